@@ -1,0 +1,144 @@
+import { z } from "zod";
+import { OwnerIdSchema } from "./owner.ts";
+
+/** One segment of a credential path: a vault, item or field title (or id). Titles may hold spaces, `+` and quotes, never `/`. */
+const PathSegment = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((s) => !s.includes("/") && !/\p{Cc}/u.test(s), "must not contain '/' or control characters")
+  .refine((s) => s.trim() === s, "must not start or end with whitespace");
+
+export interface CredentialPath {
+  vault: string;
+  item: string;
+  field: string;
+}
+
+/** Parses `vault/item/field`; returns undefined unless it has exactly three valid segments. */
+export function parseCredentialPath(text: string): CredentialPath | undefined {
+  const segments = text.split("/");
+  if (segments.length !== 3) return undefined;
+  if (!segments.every((segment) => PathSegment.safeParse(segment).success)) return undefined;
+  const [vault, item, field] = segments as [string, string, string];
+  return { vault, item, field };
+}
+
+export function formatCredentialPath(path: CredentialPath): string {
+  return `${path.vault}/${path.item}/${path.field}`;
+}
+
+export const CredentialPathSchema = z
+  .string()
+  .max(400)
+  .refine((text) => parseCredentialPath(text) !== undefined, {
+    message: "must be 'vault/item/field' with non-empty segments and no '/' inside a segment",
+  });
+
+/** An EC public key (JWK) the value is sealed to with ECDH-ES; private parts are refused. */
+export const RecipientPublicKeySchema = z
+  .object({
+    kty: z.literal("EC"),
+    crv: z.enum(["P-256", "P-384", "P-521"]),
+    x: z.string().min(1).max(200),
+    y: z.string().min(1).max(200),
+    kid: z.string().max(200).optional(),
+    use: z.literal("enc").optional(),
+    alg: z.string().max(40).optional(),
+  })
+  .strict();
+export type RecipientPublicKey = z.infer<typeof RecipientPublicKeySchema>;
+
+const ServiceSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, "lower-case letters, digits, '.', '_' or '-'");
+const PurposeSchema = z.string().min(1).max(200);
+
+export const ProvisionRequestSchema = z
+  .object({
+    service: ServiceSchema,
+    credentialPath: CredentialPathSchema,
+    purpose: PurposeSchema,
+    recipientPublicKey: RecipientPublicKeySchema.optional(),
+  })
+  .strict();
+export type ProvisionRequest = z.infer<typeof ProvisionRequestSchema>;
+
+export const RotateRequestSchema = ProvisionRequestSchema;
+export type RotateRequest = z.infer<typeof RotateRequestSchema>;
+
+export const LeaseSchema = z.object({
+  id: z.string(),
+  issuedAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime(),
+});
+export type Lease = z.infer<typeof LeaseSchema>;
+
+/** Exactly one of `value` (plain) or `jwe` (sealed to the recipient key, compact serialization). */
+export const CredentialResponseSchema = z.union([
+  z.object({
+    credentialPath: z.string(),
+    sealed: z.literal(false),
+    value: z.string(),
+    lease: LeaseSchema,
+    version: z.number().int().optional(),
+  }),
+  z.object({
+    credentialPath: z.string(),
+    sealed: z.literal(true),
+    jwe: z.string(),
+    lease: LeaseSchema,
+    version: z.number().int().optional(),
+  }),
+]);
+export type CredentialResponse = z.infer<typeof CredentialResponseSchema>;
+
+export const AuditActionSchema = z.enum(["provision", "rotate"]);
+export const AuditOutcomeSchema = z.enum(["allowed", "denied", "failed"]);
+
+/** One audit line as returned to its owner (chain fields included so clients can verify). */
+export const AuditEntrySchema = z.object({
+  seq: z.number().int().nonnegative(),
+  at: z.iso.datetime(),
+  requestId: z.string(),
+  owner: OwnerIdSchema,
+  service: z.string(),
+  action: AuditActionSchema,
+  credentialPath: z.string(),
+  purpose: z.string(),
+  outcome: AuditOutcomeSchema,
+  reason: z.string().optional(),
+  sealed: z.boolean(),
+  leaseId: z.string().optional(),
+  valueHmac: z.string().optional(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+export const AuditQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  /** Return entries with seq < before (newest first paging). */
+  before: z.coerce.number().int().positive().optional(),
+});
+export type AuditQuery = z.infer<typeof AuditQuerySchema>;
+
+export const AuditListResponseSchema = z.object({
+  entries: z.array(AuditEntrySchema),
+  nextBefore: z.number().int().optional(),
+});
+export type AuditListResponse = z.infer<typeof AuditListResponseSchema>;
+
+/** The origin's `/readyz` body; the edge's status page reads it. */
+export const OriginReadinessSchema = z.object({
+  status: z.enum(["ready", "unready"]),
+  connect: z.object({
+    reachable: z.boolean(),
+    synced: z.boolean(),
+    latencyMs: z.number().nonnegative(),
+    detail: z.string().optional(),
+  }),
+});
+export type OriginReadiness = z.infer<typeof OriginReadinessSchema>;
