@@ -95,7 +95,7 @@ export async function signRequest(input: SignRequestInput): Promise<Record<strin
 /** Remembers nonces until they fall out of the time window. */
 export interface NonceStore {
   /** True when the nonce was unseen (and is now remembered); false on a replay. */
-  remember(nonce: string, expiresAtMs: number): boolean | Promise<boolean>;
+  remember(nonce: string, expiresAtMs: number, nowMs: number): boolean | Promise<boolean>;
 }
 
 /**
@@ -209,7 +209,7 @@ export async function verifyRequest(input: VerifyRequestInput): Promise<VerifyRe
   if (!valid) return { ok: false, reason: "bad_signature" };
   if ((await sha256Hex(input.body)) !== bodySha256) return { ok: false, reason: "body_mismatch" };
 
-  const fresh = await input.nonces.remember(nonce, (timestamp + windowSeconds) * 1000 + 1000);
+  const fresh = await input.nonces.remember(nonce, (timestamp + windowSeconds) * 1000 + 1000, now);
   if (!fresh) return { ok: false, reason: "replayed_nonce" };
   return { ok: true, owner, keyId: key.id };
 }
