@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+
+const COLORS = [36, 35, 33, 32, 34];
+
+export interface ManagedProcess {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs a child with its output prefixed by its name, so four processes can share one terminal.
+ * Children get their own process group: Ctrl-C reaches the runner, which stops them in order.
+ */
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: { cwd: string; env: Record<string, string | undefined> },
+): ManagedProcess {
+  const color = COLORS[name.length % COLORS.length];
+  const tag = process.stdout.isTTY ? `\x1b[${color}m${name.padEnd(7)}\x1b[0m│` : `${name.padEnd(7)}│`;
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on("line", (line) => {
+      process.stdout.write(`${tag} ${line}\n`);
+    });
+  }
+  const exited = new Promise<number | null>((resolve) => {
+    child.on("exit", (code) => resolve(code));
+    child.on("error", (error) => {
+      process.stdout.write(`${tag} failed to start: ${error.message}\n`);
+      resolve(-1);
+    });
+  });
+  return { name, child, exited };
+}
+
+/** SIGTERM the whole group, then SIGKILL whatever is still alive after the grace period. */
+export async function stopProcess(managed: ManagedProcess, graceMs = 5000): Promise<void> {
+  const { child } = managed;
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid as number), signal);
+    } catch {
+      // The group is already gone.
+    }
+  };
+  signalGroup("SIGTERM");
+  const timer = setTimeout(() => signalGroup("SIGKILL"), graceMs);
+  await managed.exited;
+  clearTimeout(timer);
+}
+
+/** Polls a URL until it answers with an accepted status, the process dies, or time runs out. */
+export async function waitForHttp(
+  url: string,
+  managed: ManagedProcess,
+  options: { timeoutMs?: number; accept?: (status: number) => boolean } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  const accept = options.accept ?? ((status: number) => status < 500);
+  let exited = false;
+  void managed.exited.then(() => {
+    exited = true;
+  });
+  let lastError = "no answer yet";
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${managed.name} exited before it became ready`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await response.body?.cancel();
+      if (accept(response.status)) return;
+      lastError = `status ${response.status}`;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${managed.name} did not become ready at ${url} (${lastError})`);
+}

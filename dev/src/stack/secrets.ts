@@ -1,0 +1,35 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+
+/** Keys the local stack generates on its first run and reuses after, so tokens survive restarts. */
+const StackSecretsSchema = z.object({
+  adminToken: z.string().min(16),
+  edgeSigningKey: z.string().min(32),
+  auditHmacKey: z.string().min(32),
+  connectToken: z.string().min(16),
+});
+export type StackSecrets = z.infer<typeof StackSecretsSchema>;
+
+const fresh = (prefix = "") => prefix + randomBytes(32).toString("base64url");
+
+export function loadOrCreateSecrets(stateDir: string): { secrets: StackSecrets; created: boolean } {
+  const file = join(stateDir, "secrets.json");
+  if (existsSync(file)) {
+    const parsed = StackSecretsSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+    if (parsed.success) return { secrets: parsed.data, created: false };
+    throw new Error(
+      `${file} is not valid (${parsed.error.issues[0]?.message}); delete it to generate new keys`,
+    );
+  }
+  const secrets: StackSecrets = {
+    adminToken: fresh("adm_"),
+    edgeSigningKey: fresh(),
+    auditHmacKey: fresh(),
+    connectToken: fresh("dev-connect-"),
+  };
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  return { secrets, created: true };
+}

@@ -1,0 +1,175 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { OnePasswordConnect } from "@1password/connect";
+import {
+  AuditListResponseSchema,
+  CredentialResponseSchema,
+  importSigningKey,
+  ProblemSchema,
+  signRequest,
+} from "@chittyconnect/contract";
+import { compactDecrypt, exportJWK, generateKeyPair } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningStack, startStack } from "../support/stack.ts";
+
+const run = promisify(execFile);
+const OWNER = "01-C-E2E-0001-P-2611-A-1";
+const PATH = "services/chittyid/service_token";
+
+let stack: RunningStack;
+
+async function mint(scopes: string[], owner = OWNER): Promise<string> {
+  const response = await fetch(`${stack.edgeUrl}/api/v1/admin/tokens`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ owner, scopes }),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { token: string }).token;
+}
+
+function provision(token: string, body: object, headers: Record<string, string> = {}) {
+  return fetch(`${stack.edgeUrl}/api/v1/credentials/provision`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+async function expectProblem(response: Response, status: number) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("content-type")).toContain("application/problem+json");
+  return ProblemSchema.parse(await response.json());
+}
+
+/** The value as 1Password (here: the dev Connect server) holds it, read with the official SDK. */
+async function valueInVault(): Promise<string> {
+  const op = OnePasswordConnect({
+    serverURL: stack.connectUrl,
+    token: stack.secrets().connectToken,
+    keepAlive: false,
+  });
+  const vault = (await op.listVaults()).find((v) => v.name === "services");
+  const item = await op.getItemByTitle(vault!.id!, "chittyid");
+  return item.fields!.find((f) => f.label === "service_token")!.value!;
+}
+
+describe("end to end: npm start's stack, driven over HTTP", () => {
+  beforeAll(async () => {
+    stack = await startStack();
+  }, 200_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("the banner's provision command works as printed", async () => {
+    const banner = stack.output();
+    const start = banner.indexOf("Provision a credential through the edge:");
+    const block = banner.slice(start).split("\n").slice(1, 4).join("\n");
+    expect(block).toContain("curl");
+    const { stdout } = await run("bash", ["-c", block]);
+    const body = CredentialResponseSchema.parse(JSON.parse(stdout));
+    expect(body.sealed).toBe(false);
+    if (!body.sealed) expect(body.value).toBe(await valueInVault());
+  });
+
+  it("provisions unsealed and sealed, and the audit log shows both", async () => {
+    const token = await mint(["credentials:provision"]);
+    const plain = await provision(token, { service: "chittyid", credentialPath: PATH, purpose: "e2e plain" });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get("cache-control")).toContain("no-store");
+    const plainBody = CredentialResponseSchema.parse(await plain.json());
+    if (plainBody.sealed) throw new Error("expected a plain value");
+    expect(plainBody.value).toBe(await valueInVault());
+    expect(Date.parse(plainBody.lease.expiresAt)).toBeGreaterThan(Date.parse(plainBody.lease.issuedAt));
+
+    const recipient = await generateKeyPair("ECDH-ES", { crv: "P-256" });
+    const publicJwk = await exportJWK(recipient.publicKey);
+    const sealed = await provision(token, {
+      service: "chittyid",
+      credentialPath: PATH,
+      purpose: "e2e sealed",
+      recipientPublicKey: { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, y: publicJwk.y },
+    });
+    expect(sealed.status).toBe(200);
+    const sealedText = await sealed.text();
+    expect(sealedText).not.toContain(plainBody.value);
+    const sealedBody = CredentialResponseSchema.parse(JSON.parse(sealedText));
+    if (!sealedBody.sealed) throw new Error("expected a JWE");
+    const { plaintext } = await compactDecrypt(sealedBody.jwe, recipient.privateKey);
+    expect(new TextDecoder().decode(plaintext)).toBe(plainBody.value);
+
+    const audit = await fetch(`${stack.edgeUrl}/api/v1/credentials/audit?limit=10`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(audit.status).toBe(200);
+    const auditText = await audit.text();
+    expect(auditText).not.toContain(plainBody.value);
+    const { entries } = AuditListResponseSchema.parse(JSON.parse(auditText));
+    const purposes = entries.map((e) => `${e.purpose}:${e.outcome}:${e.sealed}`);
+    expect(purposes).toEqual(expect.arrayContaining(["e2e plain:allowed:false", "e2e sealed:allowed:true"]));
+    expect(entries.every((e) => e.owner === OWNER)).toBe(true);
+  });
+
+  it("answers each refusal with a clear 4xx", async () => {
+    const readOnly = await mint(["usage:read"]);
+    const good = await mint(["credentials:provision"]);
+    const request = { service: "chittyid", credentialPath: PATH, purpose: "e2e refusals" };
+
+    expect((await expectProblem(await provision(readOnly, request), 403)).detail).toContain(
+      "credentials:provision",
+    );
+    await expectProblem(await provision(good, request, { "x-chittyid": "01-C-SOMEONE-ELSE-A-1" }), 403);
+    await expectProblem(await provision("cc_not_a_real_token", request), 401);
+    await expectProblem(
+      await provision(good, { ...request, credentialPath: "emergency/break-glass/password" }),
+      403,
+    );
+    await expectProblem(await provision(good, { ...request, credentialPath: "services/chittyid" }), 400);
+
+    const audit = await fetch(`${stack.edgeUrl}/api/v1/credentials/audit?limit=20`, {
+      headers: { authorization: `Bearer ${good}` },
+    });
+    const { entries } = AuditListResponseSchema.parse(await audit.json());
+    expect(entries.some((e) => e.credentialPath.startsWith("emergency/") && e.outcome === "denied")).toBe(
+      true,
+    );
+  });
+
+  it("the origin refuses unsigned and replayed requests", async () => {
+    const body = JSON.stringify({ service: "chittyid", credentialPath: PATH, purpose: "e2e replay" });
+    const url = `${stack.originUrl}/v1/credentials/provision`;
+    const unsigned = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    await expectProblem(unsigned, 401);
+
+    const key = await importSigningKey(stack.secrets().edgeSigningKey);
+    const headers = {
+      "content-type": "application/json",
+      ...(await signRequest({ method: "POST", url, body, owner: OWNER, key })),
+    };
+    expect((await fetch(url, { method: "POST", headers, body })).status).toBe(200);
+    await expectProblem(await fetch(url, { method: "POST", headers, body }), 401);
+  });
+
+  it("reports every hop in /api/v1/status", async () => {
+    const response = await fetch(`${stack.edgeUrl}/api/v1/status`);
+    expect(response.status).toBe(200);
+    const status = (await response.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+    expect(status.status).toBe("ok");
+    expect(status.checks.origin?.ok).toBe(true);
+    expect(status.checks.connect?.ok).toBe(true);
+  });
+
+  it("Ctrl-C stops everything cleanly", async () => {
+    const code = await stack.stop("SIGINT");
+    expect(code).toBe(0);
+    for (const url of [stack.edgeUrl, stack.originUrl, stack.connectUrl]) {
+      await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    }
+  });
+});
