@@ -28,9 +28,12 @@ export interface SignedParts {
   owner: string;
 }
 
+/** WebCrypto's key type, spelled so it resolves on workerd, in browsers and under @types/node alike. */
+type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
 export interface SigningKey {
   id: string;
-  key: CryptoKey;
+  key: HmacKey;
 }
 
 export function canonicalString(parts: SignedParts): string {

@@ -1,0 +1,89 @@
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import pino from "pino";
+import { type OriginConfig, parseOriginConfig } from "../../src/config.ts";
+
+export const CONNECT_TOKEN = "dev-connect-token-for-credential-tests";
+export const OWNER = "01-C-TEST-0001-P-2501-A-X";
+
+export const silentLogger = () => pino({ level: "silent" });
+
+export function credentialConfig(env: Record<string, string>): OriginConfig {
+  const parsed = parseOriginConfig({
+    OP_CONNECT_TOKEN: CONNECT_TOKEN,
+    EDGE_SIGNING_KEY: "edge-signing-secret-for-tests-0123456789",
+    AUDIT_HMAC_KEY: "audit-hmac-key-for-tests-0123456789abcdef",
+    CONNECT_TIMEOUT_MS: "1000",
+    ...env,
+  });
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.config;
+}
+
+export interface LocalServer {
+  url: string;
+  /** Method and URL (path + query) of every request seen, in order. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1:0; closing also drops open sockets so hung clients do not keep it alive. */
+async function listen(server: Server, requests: string[]): Promise<LocalServer> {
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Forwards everything to `target` and records each request, to count calls reaching Connect. */
+export function startCountingProxy(target: string): Promise<LocalServer> {
+  const requests: string[] = [];
+  const upstream = new URL(target);
+  const server = createServer((incoming, outgoing) => {
+    requests.push(`${incoming.method} ${incoming.url}`);
+    const forwarded = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: incoming.method,
+        path: incoming.url,
+        headers: incoming.headers,
+      },
+      (response) => {
+        outgoing.writeHead(response.statusCode ?? 502, response.headers);
+        response.pipe(outgoing);
+      },
+    );
+    forwarded.on("error", () => outgoing.destroy());
+    incoming.pipe(forwarded);
+  });
+  return listen(server, requests);
+}
+
+/** Accepts connections and requests but never answers: Connect hanging. */
+export function startSilentServer(): Promise<LocalServer> {
+  const requests: string[] = [];
+  const server = createServer((incoming) => {
+    requests.push(`${incoming.method} ${incoming.url}`);
+  });
+  return listen(server, requests);
+}
+
+/** A URL on 127.0.0.1 where nothing listens (a port we bound and released). */
+export async function closedPortUrl(): Promise<string> {
+  const server = await listen(createServer(), []);
+  await server.close();
+  return server.url;
+}
