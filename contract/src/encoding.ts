@@ -1,7 +1,8 @@
 const encoder = new TextEncoder();
 
 export function utf8(text: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(text);
+  // Copied into a fresh ArrayBuffer: workerd's types promise only ArrayBufferLike, WebCrypto wants ArrayBuffer.
+  return new Uint8Array(encoder.encode(text));
 }
 
 export function toHex(bytes: ArrayBuffer | Uint8Array): string {

@@ -105,7 +105,7 @@ export class CredentialBroker {
     const started = performance.now();
     const end = this.#options.metrics.connectDuration.startTimer({ operation: "health" });
     try {
-      const response = await fetch(new URL("/health", this.#options.host), {
+      const response = await fetch(connectUrl(this.#options.host, "/health"), {
         signal: AbortSignal.timeout(this.#options.timeoutMs),
       });
       const latencyMs = Math.round(performance.now() - started);
@@ -158,7 +158,8 @@ export class CredentialBroker {
   }
 
   async #findVault(title: string): Promise<string> {
-    const matches = await this.#listByTitle("find_vault", "/v1/vaults", title);
+    // The published spec filters vaults by `name` (items by `title`); the SDK sends `title` for both.
+    const matches = await this.#listByTitle("find_vault", "/v1/vaults", title, "name");
     return this.#pick("vault", matches, title, () =>
       this.#call("get_vault", () => this.#sdk.getVaultById(title)).then((vault) => vault.id ?? title),
     );
@@ -169,6 +170,7 @@ export class CredentialBroker {
       "find_item",
       `/v1/vaults/${encodeURIComponent(vaultId)}/items`,
       title,
+      "title",
     );
     return this.#pick("item", matches, title, () =>
       this.#call("get_item", () => this.#sdk.getItemById(vaultId, title)).then((item) => item.id ?? title),
@@ -193,11 +195,16 @@ export class CredentialBroker {
    * unencoded, so Connect reads `+` as a space (finding the wrong item) and a `"` breaks the filter.
    * Here the title is a JSON string literal and the whole filter is percent-encoded.
    */
-  async #listByTitle(operation: string, path: string, title: string): Promise<Array<{ id: string }>> {
-    const url = new URL(path, this.#options.host);
+  async #listByTitle(
+    operation: string,
+    path: string,
+    title: string,
+    attribute: "name" | "title",
+  ): Promise<Array<{ id: string }>> {
+    const url = connectUrl(this.#options.host, path);
     // Connect stores UTF-8, so no title holds an unpaired surrogate (and encodeURIComponent would throw on one).
     if (/\p{Cs}/u.test(title)) return [];
-    const query = titleFilterQuery(title);
+    const query = titleFilterQuery(title, attribute);
     const listed = await this.#call(operation, async () => {
       const response = await fetch(`${url.href}${query}`, {
         headers: { authorization: `Bearer ${this.#options.token}`, accept: "application/json" },
@@ -247,8 +254,13 @@ export class CredentialBroker {
 }
 
 /** `?filter=title eq "<title>"`: the title as a JSON string (SCIM escaping), the whole filter percent-encoded. */
-export function titleFilterQuery(title: string): string {
-  return `?filter=${encodeURIComponent(`title eq ${JSON.stringify(title)}`)}`;
+export function titleFilterQuery(title: string, attribute: "name" | "title" = "title"): string {
+  return `?filter=${encodeURIComponent(`${attribute} eq ${JSON.stringify(title)}`)}`;
+}
+
+/** Appends to OP_CONNECT_HOST's path, as the SDK does: `new URL("/v1/…", host)` would drop a prefix. */
+function connectUrl(host: string, path: string): URL {
+  return new URL(`${host.replace(/\/+$/, "")}${path}`);
 }
 
 /** Fields match by label; a label shared by two fields is ambiguous; failing a label, by field id. */

@@ -1,0 +1,112 @@
+import { OwnerIdSchema, ProblemError, validationProblem } from "@chittyconnect/contract";
+import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { z } from "zod";
+import type { AppEnv } from "../env.ts";
+import { readJsonBody } from "../json-body.ts";
+import { ScopeListSchema } from "./scopes.ts";
+import type { TokenRecord } from "./token-store.ts";
+import { InvalidCursorError, TokenStore } from "./token-store.ts";
+
+const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
+
+export const MintTokenRequestSchema = z
+  .object({
+    owner: OwnerIdSchema,
+    scopes: ScopeListSchema,
+    label: z.string().min(1).max(100).optional(),
+    expiresInSeconds: z.number().int().min(60).max(ONE_YEAR_SECONDS).optional(),
+  })
+  .strict();
+
+export const ListTokensQuerySchema = z.object({
+  owner: OwnerIdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
+const TokenIdSchema = z.string().regex(/^tok_[0-9a-f-]{36}$/);
+
+/**
+ * Compares digests rather than the raw strings so the comparison takes the same time whatever the
+ * lengths, and timingSafeEqual never sees inputs of different sizes.
+ */
+export async function adminTokenMatches(presented: string, expected: string): Promise<boolean> {
+  if (expected.length === 0) return false;
+  const encoder = new TextEncoder();
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(presented)),
+    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+  ]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+const adminGuard = createMiddleware<AppEnv>(async (c, next) => {
+  const match = /^Bearer +(\S{1,512}) *$/i.exec(c.req.header("authorization") ?? "");
+  const presented = match?.[1];
+  if (presented === undefined || !(await adminTokenMatches(presented, c.env.ADMIN_TOKEN ?? ""))) {
+    throw new ProblemError({
+      status: 401,
+      code: "unauthorized",
+      title: "Unauthorized",
+      detail: "The admin token is required.",
+      headers: { "www-authenticate": 'Bearer realm="chittyconnect-admin"' },
+    });
+  }
+  await next();
+});
+
+function publicView(record: TokenRecord) {
+  return {
+    id: record.id,
+    owner: record.owner,
+    scopes: record.scopes,
+    label: record.label,
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt,
+    revokedAt: record.revokedAt,
+    lastUsedAt: record.lastUsedAt,
+  };
+}
+
+export const adminRoutes = new Hono<AppEnv>()
+  .use(adminGuard)
+  .post("/tokens", async (c) => {
+    const input = await readJsonBody(c.req.raw, MintTokenRequestSchema);
+    const { token, record } = await new TokenStore(c.env.DB).mint(input);
+    return c.json(
+      { id: record.id, token, owner: record.owner, scopes: record.scopes, expiresAt: record.expiresAt },
+      201,
+      { "cache-control": "no-store" },
+    );
+  })
+  .get("/tokens", async (c) => {
+    const query = ListTokensQuerySchema.safeParse(c.req.query());
+    if (!query.success) throw validationProblem(query.error, "Invalid query");
+    try {
+      const page = await new TokenStore(c.env.DB).list(query.data);
+      return c.json(
+        { tokens: page.tokens.map(publicView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) },
+        200,
+        { "cache-control": "no-store" },
+      );
+    } catch (err) {
+      if (err instanceof InvalidCursorError) {
+        throw new ProblemError({ status: 400, code: "invalid_cursor", title: "Invalid cursor" });
+      }
+      throw err;
+    }
+  })
+  .delete("/tokens/:id", async (c) => {
+    const id = c.req.param("id");
+    const found = TokenIdSchema.safeParse(id).success && (await new TokenStore(c.env.DB).revoke(id));
+    if (!found) {
+      throw new ProblemError({
+        status: 404,
+        code: "token_not_found",
+        title: "Not found",
+        detail: "No such token.",
+      });
+    }
+    return c.body(null, 204);
+  });

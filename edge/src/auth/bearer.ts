@@ -1,0 +1,58 @@
+import { Headers, ProblemError } from "@chittyconnect/contract";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env.ts";
+import type { Scope } from "./scopes.ts";
+import { parseBearer } from "./token-format.ts";
+import { TokenStore } from "./token-store.ts";
+
+export interface AuthContext {
+  tokenId: string;
+  owner: string;
+  scopes: readonly Scope[];
+}
+
+// One message for every rejected token, so callers cannot probe which tokens exist or were revoked.
+function unauthorized(): ProblemError {
+  return new ProblemError({
+    status: 401,
+    code: "unauthorized",
+    title: "Unauthorized",
+    detail: "A valid bearer token is required.",
+    headers: { "www-authenticate": 'Bearer realm="chittyconnect"' },
+  });
+}
+
+export const bearerAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const token = parseBearer(c.req.header("authorization"));
+  if (!token) throw unauthorized();
+  const record = await new TokenStore(c.env.DB).authenticate(token);
+  if (!record) throw unauthorized();
+  const claimed = c.req.header(Headers.chittyId);
+  if (claimed !== undefined && claimed !== record.owner) {
+    throw new ProblemError({
+      status: 403,
+      code: "owner_mismatch",
+      title: "Forbidden",
+      detail: "The X-ChittyID header does not match the token's owner.",
+    });
+  }
+  c.set("auth", { tokenId: record.id, owner: record.owner, scopes: record.scopes });
+  await next();
+});
+
+/** Passes when the token holds at least one of `scopes`. */
+export function requireScope(...scopes: [Scope, ...Scope[]]) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const granted = c.get("auth").scopes;
+    if (!scopes.some((scope) => granted.includes(scope))) {
+      throw new ProblemError({
+        status: 403,
+        code: "insufficient_scope",
+        title: "Forbidden",
+        detail: `This operation requires the scope ${scopes.join(" or ")}.`,
+        headers: { "www-authenticate": `Bearer error="insufficient_scope", scope="${scopes.join(" ")}"` },
+      });
+    }
+    await next();
+  });
+}

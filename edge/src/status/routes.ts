@@ -1,0 +1,60 @@
+import { ProblemError } from "@chittyconnect/contract";
+import { Hono } from "hono";
+import type { AppEnv, EdgeBindings } from "../env.ts";
+import { openApiDocument } from "../openapi.ts";
+import { OriginClient } from "../origin/client.ts";
+
+export interface StatusReport {
+  status: "ok" | "degraded";
+  checks: {
+    d1: { ok: boolean; latencyMs: number };
+    origin: { ok: boolean; latencyMs: number; detail?: string };
+    /** latencyMs is null when the origin could not be asked. */
+    connect: { ok: boolean; synced: boolean; latencyMs: number | null };
+  };
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<{ value?: T; error?: unknown; latencyMs: number }> {
+  const started = performance.now();
+  try {
+    const value = await work();
+    return { value, latencyMs: Math.round(performance.now() - started) };
+  } catch (error) {
+    return { error, latencyMs: Math.round(performance.now() - started) };
+  }
+}
+
+/** Only codes reach the page: the origin's details could name hosts or paths. */
+function failureCode(error: unknown): string {
+  return error instanceof ProblemError ? error.code : "check_failed";
+}
+
+export async function collectStatus(env: EdgeBindings, requestId: string): Promise<StatusReport> {
+  const [d1, origin] = await Promise.all([
+    timed(() => env.DB.prepare("SELECT 1 AS one").first<{ one: number }>()),
+    timed(() => OriginClient.fromEnv(env).readiness(requestId)),
+  ]);
+  const d1Ok = d1.value?.one === 1;
+  const readiness = origin.value;
+  const connect = readiness
+    ? {
+        ok: readiness.connect.reachable && readiness.connect.synced,
+        synced: readiness.connect.synced,
+        latencyMs: readiness.connect.latencyMs,
+      }
+    : { ok: false, synced: false, latencyMs: null };
+  const originCheck = readiness
+    ? { ok: true, latencyMs: origin.latencyMs }
+    : { ok: false, latencyMs: origin.latencyMs, detail: failureCode(origin.error) };
+  return {
+    status: d1Ok && originCheck.ok && connect.ok ? "ok" : "degraded",
+    checks: { d1: { ok: d1Ok, latencyMs: d1.latencyMs }, origin: originCheck, connect },
+  };
+}
+
+export const healthRoutes = new Hono<AppEnv>()
+  .get("/health", (c) => c.json({ status: "healthy" }, 200, { "cache-control": "no-store" }))
+  .get("/api/v1/openapi.json", (c) => c.json(openApiDocument()))
+  .get("/api/v1/status", async (c) =>
+    c.json(await collectStatus(c.env, c.get("requestId")), 200, { "cache-control": "no-store" }),
+  );

@@ -1,0 +1,15 @@
+import type { Logger } from "../logger.ts";
+
+/** Per-request values the middlewares hand to the routes. */
+export interface OriginVariables {
+  requestId: string;
+  log: Logger;
+  /** The verified x-chitty-owner; set only after the signature checked out. */
+  owner: string;
+  /** The request body bytes, read once under the size limit. */
+  body: Uint8Array<ArrayBuffer>;
+}
+
+export interface OriginEnv {
+  Variables: OriginVariables;
+}

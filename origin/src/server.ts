@@ -1,0 +1,98 @@
+import type { AddressInfo } from "node:net";
+import { createAdaptorServer } from "@hono/node-server";
+import { createOriginApp, type OriginApp } from "./app.ts";
+import type { OriginConfig } from "./config.ts";
+import type { CredentialService } from "./credentials/service.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { createMetrics, type OriginMetrics } from "./metrics.ts";
+
+/** Slow-client limits: the tunnel keeps connections alive, attackers should not hold them. */
+export const SERVER_TIMEOUTS = {
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+} as const;
+
+/** How long close() waits for in-flight requests before cutting their connections. */
+export const DRAIN_TIMEOUT_MS = 10_000;
+
+export interface StartOriginOptions {
+  config: OriginConfig;
+  logger?: Logger;
+  /** Injected by tests and the local stack; otherwise built from the config. */
+  credentials?: CredentialService;
+  drainTimeoutMs?: number;
+}
+
+export interface RunningOrigin {
+  url: string;
+  port: number;
+  app: OriginApp;
+  metrics: OriginMetrics;
+  close(): Promise<void>;
+}
+
+/** Loaded lazily so callers that inject a service never load the 1Password SDK. */
+async function defaultCredentials(
+  config: OriginConfig,
+  logger: Logger,
+  metrics: OriginMetrics,
+): Promise<CredentialService> {
+  const { createCredentialService } = await import("./credentials/service.ts");
+  return createCredentialService(config, { logger, metrics });
+}
+
+export async function startOrigin(options: StartOriginOptions): Promise<RunningOrigin> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
+  const metrics = createMetrics();
+  const credentials = options.credentials ?? (await defaultCredentials(config, logger, metrics));
+  const app = await createOriginApp({ config, logger, metrics, credentials });
+  // Connect only starts syncing after its first authenticated request, so poke it at boot
+  // rather than on the first client call; warmUp never throws.
+  void credentials.warmUp();
+
+  const server = createAdaptorServer({ fetch: app.fetch, serverOptions: { ...SERVER_TIMEOUTS } });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.PORT, config.HOST, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await credentials.close();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  const drainTimeoutMs = options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS;
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        const deadline = setTimeout(() => {
+          logger.warn("drain timeout reached; closing remaining connections");
+          if ("closeAllConnections" in server) server.closeAllConnections();
+        }, drainTimeoutMs);
+        deadline.unref();
+        // Keep-alive sockets turn idle once their response is sent; reap them as they do so
+        // instead of waiting for keepAliveTimeout.
+        const reaper = setInterval(() => {
+          if ("closeIdleConnections" in server) server.closeIdleConnections();
+        }, 50);
+        server.close(() => {
+          clearTimeout(deadline);
+          clearInterval(reaper);
+          resolve();
+        });
+      });
+      await credentials.close();
+    })();
+    return closing;
+  };
+  return { url, port: address.port, app, metrics, close };
+}
