@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { renderNginxConfig } from "../../../nginx/render.ts";
 import { renderBanner } from "./banner.ts";
@@ -93,6 +93,10 @@ async function main(settings: StackSettings): Promise<void> {
   if (nginxBinary) {
     const prefix = join(settings.stateDir, "nginx");
     mkdirSync(join(prefix, "logs"), { recursive: true });
+    // Started as root, nginx's workers run as `nobody` and must reach their temp and cache dirs;
+    // the state dir stays unlistable (0711) and secrets.json stays 0600.
+    chmodSync(settings.stateDir, 0o711);
+    chmodSync(prefix, 0o755);
     const confFile = join(prefix, "nginx.conf");
     writeFileSync(
       confFile,
