@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 
 /** Where audit lines go. Injectable so tests can make writing fail. */
 export interface AuditSink {
-  /** Appends one complete line (with its newline) and resolves only once it is durable. */
+  /** Appends complete lines (each with its newline) and resolves only once they are durable. */
   append(line: string): Promise<void>;
   /** The whole log as written so far ("" when empty). */
   read(): Promise<string>;

@@ -131,6 +131,25 @@ describe("audit log", () => {
     expect(verifyChain(readFileSync(file, "utf8"))).toMatchObject({ ok: true, count: 50 });
   });
 
+  it("writes appends that arrive during a flush together (group commit)", async () => {
+    const file = tempFile();
+    const real = new FileAuditSink(file);
+    let writes = 0;
+    const counting: AuditSink = {
+      append: (lines) => {
+        writes += 1;
+        return real.append(lines);
+      },
+      read: () => real.read(),
+      close: () => real.close(),
+    };
+    const log = await AuditLog.open(counting);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => log.append(record({ requestId: `g${i}` }))));
+    await log.close();
+    expect(writes).toBeLessThan(40);
+    expect(verifyChain(readFileSync(file, "utf8"))).toMatchObject({ ok: true, count: 40 });
+  });
+
   it("a failed write rejects and leaves the chain intact for the next append", async () => {
     const file = tempFile();
     const real = new FileAuditSink(file);
