@@ -53,7 +53,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   return pino(base);
 }
 
-const SANE_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+// Same alphabet as the edge and nginx accept, so one id follows a request through every log.
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Keeps a caller's request id when it is safe to echo and log; otherwise mints one. */
 export function resolveRequestId(header: string | null | undefined): string {

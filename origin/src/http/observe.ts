@@ -9,6 +9,8 @@ import type { OriginEnv } from "./env.ts";
  * The route template that answered, for metric labels: raw paths would let any caller mint new
  * time series. Wildcards belong to middlewares, so a request that only matched those is unmatched.
  */
+const PROBE_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
+
 export function routeLabel(c: Context<OriginEnv>): string {
   const template = routePath(c, -1);
   return template.endsWith("*") ? "unmatched" : template;
@@ -27,7 +29,9 @@ export function observe(logger: Logger, metrics: OriginMetrics): MiddlewareHandl
     const labels = { method: c.req.method, route: routeLabel(c), status: String(c.res.status) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, seconds);
-    c.var.log.info(
+    // Health probes arrive every few seconds from Docker and nginx; at info they would bury real traffic.
+    const level = PROBE_ROUTES.has(labels.route) && c.res.status < 400 ? "debug" : "info";
+    c.var.log[level](
       {
         method: labels.method,
         route: labels.route,

@@ -8,7 +8,7 @@ import { createMetrics } from "../../src/metrics.ts";
 import { signedInit, signingKey } from "../helpers/signed-fetch.ts";
 import { captureLogger, InMemoryCredentials, PROVISION_BODY, SIGNING_SECRET, testConfig } from "./harness.ts";
 
-const SANE_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const ownerArbitrary = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$/);
 
 describe("request id", () => {

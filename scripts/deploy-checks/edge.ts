@@ -1,0 +1,73 @@
+import { parseJsonc } from "./jsonc.ts";
+import { type SectionResult, section } from "./report.ts";
+
+export const DEPLOY_ENVS = ["staging", "production"] as const;
+export const REQUIRED_EDGE_SECRETS = ["ADMIN_TOKEN", "EDGE_SIGNING_KEY"] as const;
+const MAX_WRANGLER_BYTES = 262_144;
+const PLACEHOLDER = /REPLACE|CHANGE[_-]?ME|TODO|xxxx|local-dev|<[^>]*>|^0+$/i;
+
+type Doc = Record<string, unknown>;
+const isObject = (value: unknown): value is Doc =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** Checks edge/wrangler.jsonc: every deploy env has its D1 database, an https origin, its secrets. */
+export function checkWranglerText(text: string): SectionResult {
+  const result = section("edge");
+  let doc: unknown;
+  try {
+    if (Buffer.byteLength(text) > MAX_WRANGLER_BYTES)
+      throw new Error(`larger than ${MAX_WRANGLER_BYTES} bytes`);
+    doc = parseJsonc(text);
+  } catch (error) {
+    result.errors.push(`wrangler.jsonc does not parse: ${(error as Error).message}`);
+    return result;
+  }
+  if (!isObject(doc)) {
+    result.errors.push("wrangler.jsonc is not an object");
+    return result;
+  }
+  const envs = isObject(doc.env) ? doc.env : {};
+  for (const name of DEPLOY_ENVS) {
+    const env = envs[name];
+    if (!isObject(env)) {
+      result.errors.push(`env.${name}: missing`);
+      continue;
+    }
+    checkEnv(name, env, result);
+  }
+  return result;
+}
+
+function checkEnv(name: string, env: Doc, result: SectionResult): void {
+  const where = `env.${name}`;
+  const databases = Array.isArray(env.d1_databases) ? env.d1_databases : [];
+  const db = databases.find((entry): entry is Doc => isObject(entry) && entry.binding === "DB");
+  if (!db) {
+    result.errors.push(`${where}: no d1_databases entry with binding DB`);
+  } else if (typeof db.database_id !== "string" || db.database_id === "") {
+    result.errors.push(`${where}: D1 binding DB has no database_id`);
+  } else if (PLACEHOLDER.test(db.database_id)) {
+    result.warnings.push(
+      `${where}: D1 database_id ${JSON.stringify(db.database_id)} is a placeholder (wrangler d1 create, then paste its id)`,
+    );
+  }
+
+  const vars = isObject(env.vars) ? env.vars : {};
+  const originUrl = vars.ORIGIN_URL;
+  let url: URL | undefined;
+  try {
+    url = typeof originUrl === "string" ? new URL(originUrl) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== "https:") {
+    result.errors.push(`${where}: vars.ORIGIN_URL must be an https URL, got ${JSON.stringify(originUrl)}`);
+  } else if (/(^|\.)example\.(com|org|net)$/.test(url.hostname) || PLACEHOLDER.test(url.hostname)) {
+    result.warnings.push(`${where}: vars.ORIGIN_URL ${url.href} is a placeholder hostname`);
+  }
+
+  const secrets = isObject(env.secrets) && Array.isArray(env.secrets.required) ? env.secrets.required : [];
+  for (const secret of REQUIRED_EDGE_SECRETS) {
+    if (!secrets.includes(secret)) result.errors.push(`${where}: secrets.required must list ${secret}`);
+  }
+}
