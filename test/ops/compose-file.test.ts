@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { COMPOSE_TUNNEL_SUBNET } from "../../nginx/compose-config.ts";
+import { COMPOSE_TUNNEL_SUBNET, renderComposeNginxConfig } from "../../nginx/compose-config.ts";
 import { checkCompose, isPinnedImage, parseComposeText } from "../../scripts/deploy-checks/compose.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: the tests reach into parsed YAML, whose shape they assert
@@ -37,6 +37,10 @@ describe("docker-compose.yml", () => {
     const doc = load();
     expect(doc.networks.tunnel.ipam.config[0].subnet).toBe(COMPOSE_TUNNEL_SUBNET);
     expect(read("nginx/nginx.conf")).toContain(`set_real_ip_from ${COMPOSE_TUNNEL_SUBNET};`);
+  });
+
+  it("ships the nginx.conf that nginx/render.ts renders (run node nginx/write-compose-config.ts after changing it)", () => {
+    expect(read("nginx/nginx.conf")).toBe(renderComposeNginxConfig());
   });
 
   it("hands the Connect credentials over as a compose secret, never as environment", () => {
