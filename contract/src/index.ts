@@ -1,3 +1,4 @@
+export * from "./body.ts";
 export * from "./credentials.ts";
 export * from "./encoding.ts";
 export * from "./headers.ts";

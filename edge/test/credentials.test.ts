@@ -86,7 +86,7 @@ describe("credential routes through the signed origin", () => {
       jsonInit("POST", { ...REQUEST, purpose: "x".repeat(70_000) }, bearer(token)),
     );
     expect(big.status).toBe(413);
-    expect(((await big.json()) as { code: string }).code).toBe("body_too_large");
+    expect(((await big.json()) as { code: string }).code).toBe("payload_too_large");
   });
 
   it("refuses an oversized streamed body without a content length", async () => {

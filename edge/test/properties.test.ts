@@ -1,11 +1,17 @@
-import { importSigningKey, MemoryNonceStore, OwnerIdSchema, verifyRequest } from "@chittyconnect/contract";
+import {
+  importSigningKey,
+  isJsonMediaType,
+  MemoryNonceStore,
+  OwnerIdSchema,
+  readStreamLimited,
+  verifyRequest,
+} from "@chittyconnect/contract";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { adminTokenMatches } from "../src/auth/admin.ts";
 import { SCOPES, ScopeListSchema } from "../src/auth/scopes.ts";
 import { generateToken, isWellFormedToken, parseBearer } from "../src/auth/token-format.ts";
 import { decodeCursor, encodeCursor } from "../src/auth/token-store.ts";
-import { isJsonMediaType, readLimited } from "../src/json-body.ts";
 import { OriginClient } from "../src/origin/client.ts";
 import { chooseRequestId } from "../src/request-id.ts";
 import { TEST_SIGNING_KEY } from "./fake-origin.ts";
@@ -110,7 +116,7 @@ describe("bounded body reading", () => {
               controller.close();
             },
           });
-          const read = readLimited(stream, limit);
+          const read = readStreamLimited(stream, limit);
           if (total > limit) {
             await expect(read).rejects.toMatchObject({ status: 413 });
           } else {

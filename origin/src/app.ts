@@ -1,15 +1,17 @@
 import {
   importSigningKey,
+  isJsonMediaType,
   MemoryNonceStore,
   type NonceStore,
+  readRequestLimited,
   type SigningKey,
+  unsupportedMediaType,
 } from "@chittyconnect/contract";
 import { Hono } from "hono";
 import { type AccessVerifier, createAccessVerifier } from "./access/verifier.ts";
 import type { OriginConfig } from "./config.ts";
 import type { CredentialService } from "./credentials/service.ts";
 import { accessMiddleware, signatureMiddleware } from "./http/auth.ts";
-import { isJsonContentType, readBodyLimited, unsupportedMediaType } from "./http/body.ts";
 import type { OriginEnv } from "./http/env.ts";
 import { notFound, onError } from "./http/errors.ts";
 import { observe } from "./http/observe.ts";
@@ -60,7 +62,7 @@ export async function createOriginApp(options: OriginAppOptions): Promise<Origin
   const app = new Hono<OriginEnv>();
   app.use("*", observe(logger, metrics));
   app.use("/v1/*", async (c, next) => {
-    c.set("body", await readBodyLimited(c.req.raw, config.MAX_BODY_BYTES));
+    c.set("body", await readRequestLimited(c.req.raw, config.MAX_BODY_BYTES));
     await next();
   });
   if (access) app.use("/v1/*", accessMiddleware(access));
@@ -74,7 +76,7 @@ export async function createOriginApp(options: OriginAppOptions): Promise<Origin
     }),
   );
   app.use("/v1/*", async (c, next) => {
-    if (c.req.method === "POST" && !isJsonContentType(c.req.header("content-type"))) {
+    if (c.req.method === "POST" && !isJsonMediaType(c.req.header("content-type"))) {
       throw unsupportedMediaType();
     }
     await next();

@@ -12,12 +12,12 @@ import {
   ProblemSchema,
   type ProvisionRequest,
   type RotateRequest,
+  readStreamLimited,
   signRequest,
   utf8,
 } from "@chittyconnect/contract";
 import type { z } from "zod";
 import type { EdgeBindings } from "../env.ts";
-import { readLimited } from "../json-body.ts";
 
 /** Origin answers are small JSON documents; anything bigger is a fault, not data. */
 const MAX_ORIGIN_BODY_BYTES = 1024 * 1024;
@@ -145,7 +145,7 @@ export class OriginClient {
       : fetch(request, { signal });
     try {
       const response = await send;
-      const bytes = await readLimited(response.body, MAX_ORIGIN_BODY_BYTES);
+      const bytes = await readStreamLimited(response.body, MAX_ORIGIN_BODY_BYTES);
       return { response, bytes };
     } catch (err) {
       if (err instanceof ProblemError) {

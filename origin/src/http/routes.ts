@@ -1,6 +1,7 @@
 import {
   AuditQuerySchema,
   ProvisionRequestSchema,
+  parseJsonBytes,
   RotateRequestSchema,
   validationProblem,
 } from "@chittyconnect/contract";
@@ -8,7 +9,6 @@ import { Hono } from "hono";
 import type { z } from "zod";
 import type { CredentialService } from "../credentials/service.ts";
 import type { OriginMetrics } from "../metrics.ts";
-import { parseJsonBytes } from "./body.ts";
 import type { OriginEnv } from "./env.ts";
 
 function parseBody<T extends z.ZodType>(schema: T, body: Uint8Array): z.infer<T> {

@@ -166,7 +166,7 @@ describe("request checks", () => {
       owner: OWNER,
       body: "{not json",
     });
-    await problemOf(response, 400, "invalid_json");
+    await problemOf(response, 400, "malformed_json");
   });
 
   it("answers a body of the wrong shape with a 400 listing the fields", async () => {

@@ -1,8 +1,14 @@
-import { MemoryNonceStore, ProblemError, type SigningKey } from "@chittyconnect/contract";
+import {
+  isJsonMediaType,
+  MemoryNonceStore,
+  ProblemError,
+  parseJsonBytes,
+  readRequestLimited,
+  type SigningKey,
+} from "@chittyconnect/contract";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createOriginApp, type OriginApp } from "../../src/app.ts";
-import { isJsonContentType, parseJsonBytes, readBodyLimited } from "../../src/http/body.ts";
 import { resolveRequestId } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { signedInit, signingKey } from "../helpers/signed-fetch.ts";
@@ -29,13 +35,13 @@ describe("content type", () => {
     const params = fc.array(fc.stringMatching(/^[a-z]{1,8}=[a-z0-9-]{1,8}$/), { maxLength: 3 });
     fc.assert(
       fc.property(casing, params, (type, list) => {
-        expect(isJsonContentType([type, ...list].join("; "))).toBe(true);
+        expect(isJsonMediaType([type, ...list].join("; "))).toBe(true);
       }),
     );
     fc.assert(
       fc.property(fc.string({ maxLength: 60 }), (header) => {
         fc.pre(header.split(";", 1)[0]?.trim().toLowerCase() !== "application/json");
-        expect(isJsonContentType(header)).toBe(false);
+        expect(isJsonMediaType(header)).toBe(false);
       }),
     );
   });
@@ -82,9 +88,9 @@ describe("bounded body reader", () => {
           } as RequestInit);
           const expected = Buffer.concat(chunks);
           if (expected.byteLength > limit) {
-            await expect(readBodyLimited(request, limit)).rejects.toMatchObject({ status: 413 });
+            await expect(readRequestLimited(request, limit)).rejects.toMatchObject({ status: 413 });
           } else {
-            expect(Buffer.from(await readBodyLimited(request, limit))).toEqual(expected);
+            expect(Buffer.from(await readRequestLimited(request, limit))).toEqual(expected);
           }
         },
       ),
