@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 
 export interface AccessVerifierOptions {
   jwksUrl: string;
@@ -8,7 +8,10 @@ export interface AccessVerifierOptions {
   keys?: JWTVerifyGetKey;
 }
 
-export type AccessResult = { ok: true; subject: string | undefined } | { ok: false; reason: string };
+/** `keysUnavailable`: the team's keys could not be fetched, so no token could have passed (our fault, not the caller's). */
+export type AccessResult =
+  | { ok: true; subject: string | undefined }
+  | { ok: false; reason: string; keysUnavailable?: boolean };
 
 export interface AccessVerifier {
   verify(token: string | null | undefined): Promise<AccessResult>;
@@ -38,9 +41,20 @@ export function createAccessVerifier(options: AccessVerifierOptions): AccessVeri
         });
         return { ok: true, subject: payload.sub };
       } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        return { ok: false, reason: typeof code === "string" ? code : "invalid_access_jwt" };
+        if (
+          !(error instanceof errors.JOSEError) ||
+          error instanceof errors.JWKSTimeout ||
+          isJwksHttpFailure(error)
+        ) {
+          return { ok: false, reason: "access_keys_unavailable", keysUnavailable: true };
+        }
+        return { ok: false, reason: error.code };
       }
     },
   };
+}
+
+/** jose reports a JWKS endpoint that answered but not with 200 as a generic JOSEError. */
+function isJwksHttpFailure(error: InstanceType<typeof errors.JOSEError>): boolean {
+  return error.code === "ERR_JOSE_GENERIC" && /JSON Web Key Set/i.test(error.message);
 }

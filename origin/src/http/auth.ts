@@ -23,6 +23,16 @@ export function unauthenticated(): ProblemError {
 export function accessMiddleware(verifier: AccessVerifier): MiddlewareHandler<OriginEnv> {
   return async (c, next) => {
     const result = await verifier.verify(c.req.header(Headers.accessJwt));
+    if (!result.ok && result.keysUnavailable) {
+      c.var.log.error("Cloudflare Access keys (ACCESS_JWKS_URL) could not be fetched");
+      throw new ProblemError({
+        status: 503,
+        code: "access_keys_unavailable",
+        title: "Service unavailable",
+        detail: "The origin cannot check Access tokens right now; try again shortly.",
+        headers: { "retry-after": "5" },
+      });
+    }
     if (!result.ok) {
       c.var.log.warn({ reason: result.reason }, "access jwt rejected");
       throw unauthenticated();

@@ -107,6 +107,31 @@ describe("Cloudflare Access JWT", () => {
     expect(JSON.stringify(origin.logs())).not.toContain("eyJ");
   });
 
+  it("answers 503 with Retry-After, not 401, when the Access keys cannot be fetched", async () => {
+    const down = createServer((_request, response) => {
+      response.writeHead(500);
+      response.end();
+    });
+    await new Promise<void>((resolve) => down.listen(0, "127.0.0.1", resolve));
+    const unreachable = await startTestOrigin({
+      ACCESS_JWKS_URL: `http://127.0.0.1:${(down.address() as AddressInfo).port}/certs`,
+      ACCESS_AUDIENCE: AUDIENCE,
+    });
+    try {
+      const response = await signedFetch(`${unreachable.url}/v1/audit`, {
+        key,
+        owner: OWNER,
+        headers: { [Headers.accessJwt]: await accessToken() },
+      });
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("5");
+      expect(((await response.json()) as { code: string }).code).toBe("access_keys_unavailable");
+    } finally {
+      await unreachable.close();
+      await new Promise((resolve) => down.close(resolve));
+    }
+  });
+
   it("is not required when Access is not configured", async () => {
     const open = await startTestOrigin();
     try {
