@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "./ports.ts";
@@ -72,7 +72,9 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
     secrets: () => JSON.parse(readFileSync(join(stateDir, "secrets.json"), "utf8")),
     async stop(signal: NodeJS.Signals = "SIGINT") {
       if (child.exitCode === null) child.kill(signal);
-      return exited;
+      const code = await exited;
+      rmSync(stateDir, { recursive: true, force: true });
+      return code;
     },
   };
 }
