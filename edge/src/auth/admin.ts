@@ -4,6 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
+import { unauthorized } from "./bearer.ts";
 import { ScopeListSchema } from "./scopes.ts";
 import type { TokenRecord } from "./token-store.ts";
 import { InvalidCursorError, TokenStore } from "./token-store.ts";
@@ -45,13 +46,7 @@ const adminGuard = createMiddleware<AppEnv>(async (c, next) => {
   const match = /^Bearer +(\S{1,512}) *$/i.exec(c.req.header("authorization") ?? "");
   const presented = match?.[1];
   if (presented === undefined || !(await adminTokenMatches(presented, c.env.ADMIN_TOKEN ?? ""))) {
-    throw new ProblemError({
-      status: 401,
-      code: "unauthorized",
-      title: "Unauthorized",
-      detail: "The admin token is required.",
-      headers: { "www-authenticate": 'Bearer realm="chittyconnect-admin"' },
-    });
+    throw unauthorized("The admin token is required.", "chittyconnect-admin");
   }
   await next();
 });

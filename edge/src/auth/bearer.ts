@@ -12,13 +12,16 @@ export interface AuthContext {
 }
 
 // One message for every rejected token, so callers cannot probe which tokens exist or were revoked.
-function unauthorized(): ProblemError {
+export function unauthorized(
+  detail = "A valid bearer token is required.",
+  realm = "chittyconnect",
+): ProblemError {
   return new ProblemError({
     status: 401,
     code: "unauthorized",
     title: "Unauthorized",
-    detail: "A valid bearer token is required.",
-    headers: { "www-authenticate": 'Bearer realm="chittyconnect"' },
+    detail,
+    headers: { "www-authenticate": `Bearer realm="${realm}"` },
   });
 }
 
