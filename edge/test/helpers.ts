@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
+import { type NonceStore, type SigningKey, verifyRequest } from "@chittyconnect/contract";
 
 export const BASE = "https://edge.test";
 export const ADMIN = { authorization: "Bearer test-admin-token" };
@@ -40,3 +41,16 @@ export function uniqueOwner(prefix = "owner"): string {
 }
 
 export { env };
+
+/** What a real origin does first: check the contract signature over the body the edge sent. */
+export async function verifyEdgeSignature(request: Request, key: SigningKey, nonces: NonceStore) {
+  const body = new Uint8Array(await request.arrayBuffer());
+  return verifyRequest({
+    method: request.method,
+    url: request.url,
+    headers: request.headers,
+    body,
+    keys: [key],
+    nonces,
+  });
+}

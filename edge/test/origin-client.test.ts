@@ -1,10 +1,10 @@
 import { createExecutionContext, env } from "cloudflare:test";
-import { importSigningKey, MemoryNonceStore, ProblemError, verifyRequest } from "@chittyconnect/contract";
+import { importSigningKey, MemoryNonceStore, ProblemError } from "@chittyconnect/contract";
 import { describe, expect, it } from "vitest";
 import { app } from "../src/index.ts";
 import { OriginClient, parseTimeoutMs } from "../src/origin/client.ts";
 import { TEST_SIGNING_KEY } from "./fake-origin.ts";
-import { BASE, bearer, jsonInit, mintToken, uniqueOwner } from "./helpers.ts";
+import { BASE, bearer, jsonInit, mintToken, uniqueOwner, verifyEdgeSignature } from "./helpers.ts";
 
 const REQUEST = { service: "billing", credentialPath: "services/chittyid/service_token", purpose: "deploy" };
 
@@ -56,15 +56,7 @@ describe("OriginClient transport", () => {
       fetcher: {
         async fetch(request) {
           seen.push(request.clone());
-          const body = new Uint8Array(await request.arrayBuffer());
-          const verified = await verifyRequest({
-            method: request.method,
-            url: request.url,
-            headers: request.headers,
-            body,
-            keys: [key],
-            nonces,
-          });
+          const verified = await verifyEdgeSignature(request, key, nonces);
           if (!verified.ok) return new Response(null, { status: 500 });
           return Response.json({ entries: [], nextBefore: undefined });
         },

@@ -4,7 +4,6 @@ import {
   MemoryNonceStore,
   OwnerIdSchema,
   readStreamLimited,
-  verifyRequest,
 } from "@chittyconnect/contract";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -15,6 +14,7 @@ import { decodeCursor, encodeCursor } from "../src/auth/token-store.ts";
 import { OriginClient } from "../src/origin/client.ts";
 import { chooseRequestId } from "../src/request-id.ts";
 import { TEST_SIGNING_KEY } from "./fake-origin.ts";
+import { verifyEdgeSignature } from "./helpers.ts";
 
 const base64UrlChar = fc.constantFrom(
   ..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".split(""),
@@ -175,15 +175,7 @@ describe("origin request signing", () => {
             signingSecret: TEST_SIGNING_KEY,
             fetcher: {
               async fetch(request) {
-                const body = new Uint8Array(await request.arrayBuffer());
-                const result = await verifyRequest({
-                  method: request.method,
-                  url: request.url,
-                  headers: request.headers,
-                  body,
-                  keys: [key],
-                  nonces,
-                });
+                const result = await verifyEdgeSignature(request, key, nonces);
                 verified = result.ok && result.owner === owner;
                 if (request.method === "GET") return Response.json({ entries: [] });
                 const lease = {
