@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { IdempotencyKeySchema } from "./idempotency.ts";
 import { OwnerIdSchema } from "./owner.ts";
 
 /** One segment of a credential path: a vault, item or field title (or id). Titles may hold spaces, `+` and quotes, never `/`. */
@@ -69,6 +70,17 @@ export type ProvisionRequest = z.infer<typeof ProvisionRequestSchema>;
 export const RotateRequestSchema = ProvisionRequestSchema;
 export type RotateRequest = z.infer<typeof RotateRequestSchema>;
 
+/**
+ * What the edge sends the origin for a provision or rotate: the caller's request plus its
+ * Idempotency-Key. The key travels inside the signed body, not in a header of its own, because the
+ * signature covers the body: a hop between edge and origin cannot strip it (turning a retry into a
+ * second rotation) or swap it (answering with another request's recorded result).
+ */
+export const OriginCredentialRequestSchema = ProvisionRequestSchema.extend({
+  idempotencyKey: IdempotencyKeySchema.optional(),
+}).strict();
+export type OriginCredentialRequest = z.infer<typeof OriginCredentialRequestSchema>;
+
 export const LeaseSchema = z.object({
   id: z.string(),
   issuedAt: z.iso.datetime(),
@@ -84,6 +96,8 @@ export const CredentialResponseSchema = z.union([
     value: z.string(),
     lease: LeaseSchema,
     version: z.number().int().optional(),
+    /** Present on an Idempotency-Key retry: the value was read again, nothing was rotated. */
+    replayed: z.literal(true).optional(),
   }),
   z.object({
     credentialPath: z.string(),
@@ -91,6 +105,7 @@ export const CredentialResponseSchema = z.union([
     jwe: z.string(),
     lease: LeaseSchema,
     version: z.number().int().optional(),
+    replayed: z.literal(true).optional(),
   }),
 ]);
 export type CredentialResponse = z.infer<typeof CredentialResponseSchema>;
@@ -110,6 +125,8 @@ export const AuditEntrySchema = z.object({
   purpose: z.string(),
   outcome: AuditOutcomeSchema,
   reason: z.string().optional(),
+  /** The caller's Idempotency-Key, when it sent one (a replay has reason `idempotent_replay`). */
+  idempotencyKey: z.string().optional(),
   sealed: z.boolean(),
   leaseId: z.string().optional(),
   valueHmac: z.string().optional(),

@@ -2,6 +2,7 @@ export * from "./body.ts";
 export * from "./credentials.ts";
 export * from "./encoding.ts";
 export * from "./headers.ts";
+export * from "./idempotency.ts";
 export * from "./owner.ts";
 export * from "./problem.ts";
 export * from "./signing.ts";

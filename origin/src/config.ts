@@ -42,6 +42,12 @@ export const OriginEnvSchema = z
     LEASE_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
     CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
+    /** SQLite file of Idempotency-Keys (hashes and versions only); default: beside the audit log. */
+    IDEMPOTENCY_DB_FILE: z.string().optional(),
+    /** How long a key replays its first result; the contract is 24 h. */
+    IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(86_400),
+    /** Bound on remembered keys; when full (after pruning expired ones) keyed requests get 503. */
+    IDEMPOTENCY_MAX_KEYS: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ACCESS_JWKS_URL) !== Boolean(env.ACCESS_AUDIENCE)) {

@@ -1,5 +1,6 @@
 import {
   AuditQuerySchema,
+  IDEMPOTENCY_KEY_HEADER,
   ProvisionRequestSchema,
   RotateRequestSchema,
   validationProblem,
@@ -9,6 +10,7 @@ import { requireScope } from "../auth/bearer.ts";
 import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
 import { OriginClient } from "../origin/client.ts";
+import { idempotencyKeyFrom } from "./idempotency-key.ts";
 
 const NO_STORE = { "cache-control": "no-store" };
 
@@ -18,12 +20,14 @@ const NO_STORE = { "cache-control": "no-store" };
  */
 export const credentialRoutes = new Hono<AppEnv>()
   .post("/provision", requireScope("credentials:provision"), async (c) => {
-    const input = await readJsonBody(c.req.raw, ProvisionRequestSchema);
+    const idempotencyKey = idempotencyKeyFrom(c.req.header(IDEMPOTENCY_KEY_HEADER));
+    const input = { ...(await readJsonBody(c.req.raw, ProvisionRequestSchema)), idempotencyKey };
     const result = await OriginClient.fromEnv(c.env).provision(input, callContext(c.get("auth").owner, c));
     return c.json(result, 200, NO_STORE);
   })
   .post("/rotate", requireScope("credentials:rotate"), async (c) => {
-    const input = await readJsonBody(c.req.raw, RotateRequestSchema);
+    const idempotencyKey = idempotencyKeyFrom(c.req.header(IDEMPOTENCY_KEY_HEADER));
+    const input = { ...(await readJsonBody(c.req.raw, RotateRequestSchema)), idempotencyKey };
     const result = await OriginClient.fromEnv(c.env).rotate(input, callContext(c.get("auth").owner, c));
     return c.json(result, 200, NO_STORE);
   })

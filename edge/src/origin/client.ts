@@ -6,12 +6,11 @@ import {
   CredentialResponseSchema,
   Headers,
   importSigningKey,
+  type OriginCredentialRequest,
   type OriginReadiness,
   OriginReadinessSchema,
   ProblemError,
   ProblemSchema,
-  type ProvisionRequest,
-  type RotateRequest,
   readStreamLimited,
   signRequest,
   utf8,
@@ -79,11 +78,11 @@ export class OriginClient {
     });
   }
 
-  provision(request: ProvisionRequest, ctx: CallContext): Promise<CredentialResponse> {
+  provision(request: OriginCredentialRequest, ctx: CallContext): Promise<CredentialResponse> {
     return this.#signedJson("POST", "/v1/credentials/provision", ctx, CredentialResponseSchema, request);
   }
 
-  rotate(request: RotateRequest, ctx: CallContext): Promise<CredentialResponse> {
+  rotate(request: OriginCredentialRequest, ctx: CallContext): Promise<CredentialResponse> {
     return this.#signedJson("POST", "/v1/credentials/rotate", ctx, CredentialResponseSchema, request);
   }
 

@@ -3,18 +3,19 @@ import {
   type AuditListResponse,
   type AuditQuery,
   type CredentialResponse,
+  type OriginCredentialRequest,
   type OriginReadiness,
   OwnerIdSchema,
   ProblemError,
-  type ProvisionRequest,
   parseCredentialPath,
-  type RotateRequest,
 } from "@chittyconnect/contract";
 import type { Logger } from "pino";
 import { valueHmac } from "../audit/entry.ts";
 import { AuditLog } from "../audit/log.ts";
 import { type AuditSink, FileAuditSink } from "../audit/sink.ts";
 import type { OriginConfig } from "../config.ts";
+import { IdempotencyGate, type IdempotencyTicket } from "../idempotency/gate.ts";
+import { IdempotencyStore, idempotencyDbFile } from "../idempotency/store.ts";
 import type { OriginMetrics } from "../metrics.ts";
 import { evaluatePolicy, type PolicyAction } from "../policy/evaluate.ts";
 import { loadPolicyFile } from "../policy/load.ts";
@@ -28,8 +29,8 @@ export interface CredentialCaller {
 }
 
 export interface CredentialService {
-  provision(caller: CredentialCaller, request: ProvisionRequest): Promise<CredentialResponse>;
-  rotate(caller: CredentialCaller, request: RotateRequest): Promise<CredentialResponse>;
+  provision(caller: CredentialCaller, request: OriginCredentialRequest): Promise<CredentialResponse>;
+  rotate(caller: CredentialCaller, request: OriginCredentialRequest): Promise<CredentialResponse>;
   audit(owner: string, query: AuditQuery): Promise<AuditListResponse>;
   readiness(): Promise<OriginReadiness>;
   /** Connect does not start syncing until its first authenticated request: call at boot. Never throws; logs. */
@@ -64,14 +65,25 @@ export async function createCredentialService(
     metrics: deps.metrics,
     logger: deps.logger,
   });
-  const handler = new CredentialHandler({ config, policy, log, broker, now, ...deps });
+  const idempotency = new IdempotencyGate(
+    IdempotencyStore.open(idempotencyDbFile(config), {
+      ttlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+      maxKeys: config.IDEMPOTENCY_MAX_KEYS,
+      now: () => now().getTime(),
+    }),
+    deps.logger,
+  );
+  const handler = new CredentialHandler({ config, policy, log, broker, idempotency, now, ...deps });
   return {
     provision: (caller, request) => handler.handle("provision", caller, request),
     rotate: (caller, request) => handler.handle("rotate", caller, request),
     audit: (owner, query) => log.list(owner, query),
     readiness: () => broker.readiness(),
     warmUp: () => broker.warmUp(),
-    close: () => log.close(),
+    close: async () => {
+      await log.close();
+      idempotency.close();
+    },
   };
 }
 
@@ -90,12 +102,16 @@ interface HandlerDeps {
   policy: Policy;
   log: AuditLog;
   broker: CredentialBroker;
+  idempotency: IdempotencyGate;
   now: () => Date;
   logger: Logger;
   metrics: OriginMetrics;
 }
 
-/** One provision/rotate: policy, recipient key, Connect, seal, lease, audit — in that order. */
+/**
+ * One provision/rotate: policy, Idempotency-Key claim, recipient key, Connect, seal, lease, audit —
+ * in that order. A request whose key already finished reads the current value instead of rotating.
+ */
 class CredentialHandler {
   readonly #deps: HandlerDeps;
 
@@ -106,9 +122,10 @@ class CredentialHandler {
   async handle(
     action: PolicyAction,
     caller: CredentialCaller,
-    request: ProvisionRequest,
+    request: OriginCredentialRequest,
   ): Promise<CredentialResponse> {
-    const { policy, broker, metrics } = this.#deps;
+    const { policy, broker, metrics, idempotency } = this.#deps;
+    const { idempotencyKey, ...fields } = request;
     const path = parseCredentialPath(request.credentialPath);
     if (!path || !OwnerIdSchema.safeParse(caller.owner).success) {
       throw new ProblemError({
@@ -126,6 +143,7 @@ class CredentialHandler {
       credentialPath: request.credentialPath,
       purpose: request.purpose,
       sealed: request.recipientPublicKey !== undefined,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     };
     const decision = evaluatePolicy(policy, { ...base, path: request.credentialPath });
     if (!decision.allowed) {
@@ -139,6 +157,12 @@ class CredentialHandler {
       });
     }
 
+    const ticket: IdempotencyTicket | undefined =
+      idempotencyKey === undefined
+        ? undefined
+        : idempotency.claim({ owner: caller.owner, key: idempotencyKey }, { action, ...fields });
+    const replayed = ticket?.replay === true;
+
     let recipient: SealingKey | undefined;
     let credential: CredentialValue;
     let jwe: string | undefined;
@@ -146,9 +170,14 @@ class CredentialHandler {
       recipient = request.recipientPublicKey
         ? await importRecipientKey(request.recipientPublicKey)
         : undefined;
-      credential = action === "rotate" ? await broker.rotate(path) : await broker.read(path);
+      // A replay re-reads the value Connect holds now: nothing secret is ever kept for it.
+      credential = action === "rotate" && !replayed ? await broker.rotate(path) : await broker.read(path);
+      // Recorded before sealing or auditing: from here on the rotation happened, so a retry must
+      // replay it even if this answer never reaches the caller.
+      if (ticket) idempotency.complete(ticket, credential.version);
       jwe = recipient ? await sealValue(credential.value, recipient) : undefined;
     } catch (error) {
+      if (ticket) idempotency.release(ticket);
       const reason = error instanceof ProblemError ? error.code : "internal_error";
       await this.#record({ ...base, outcome: "failed", reason });
       metrics.credentialOutcomes.inc({ action, outcome: "failed" });
@@ -165,6 +194,7 @@ class CredentialHandler {
       await this.#record({
         ...base,
         outcome: "allowed",
+        ...(replayed ? { reason: "idempotent_replay" } : {}),
         leaseId: lease.id,
         valueHmac: valueHmac(this.#deps.config.AUDIT_HMAC_KEY, credential.value),
       });
@@ -178,10 +208,13 @@ class CredentialHandler {
       throw error;
     }
     metrics.credentialOutcomes.inc({ action, outcome: "allowed" });
-    const version = credential.version === undefined ? {} : { version: credential.version };
+    const extra = {
+      ...(credential.version === undefined ? {} : { version: credential.version }),
+      ...(replayed ? { replayed: true as const } : {}),
+    };
     return jwe === undefined
-      ? { credentialPath: request.credentialPath, sealed: false, value: credential.value, lease, ...version }
-      : { credentialPath: request.credentialPath, sealed: true, jwe, lease, ...version };
+      ? { credentialPath: request.credentialPath, sealed: false, value: credential.value, lease, ...extra }
+      : { credentialPath: request.credentialPath, sealed: true, jwe, lease, ...extra };
   }
 
   async #record(record: Parameters<AuditLog["append"]>[0]): Promise<void> {

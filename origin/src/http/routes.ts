@@ -1,8 +1,7 @@
 import {
   AuditQuerySchema,
-  ProvisionRequestSchema,
+  OriginCredentialRequestSchema,
   parseJsonBytes,
-  RotateRequestSchema,
   validationProblem,
 } from "@chittyconnect/contract";
 import { Hono } from "hono";
@@ -21,12 +20,12 @@ function parseBody<T extends z.ZodType>(schema: T, body: Uint8Array): z.infer<T>
 export function credentialRoutes(credentials: CredentialService): Hono<OriginEnv> {
   const routes = new Hono<OriginEnv>();
   routes.post("/credentials/provision", async (c) => {
-    const request = parseBody(ProvisionRequestSchema, c.var.body);
+    const request = parseBody(OriginCredentialRequestSchema, c.var.body);
     const caller = { owner: c.var.owner, requestId: c.var.requestId };
     return c.json(await credentials.provision(caller, request), 200, { "cache-control": "no-store" });
   });
   routes.post("/credentials/rotate", async (c) => {
-    const request = parseBody(RotateRequestSchema, c.var.body);
+    const request = parseBody(OriginCredentialRequestSchema, c.var.body);
     const caller = { owner: c.var.owner, requestId: c.var.requestId };
     return c.json(await credentials.rotate(caller, request), 200, { "cache-control": "no-store" });
   });

@@ -47,12 +47,20 @@ async function listen(server: Server, requests: string[]): Promise<LocalServer> 
   };
 }
 
-/** Forwards everything to `target` and records each request, to count calls reaching Connect. */
-export function startCountingProxy(target: string): Promise<LocalServer> {
+/**
+ * Forwards everything to `target` and records each request, to count calls reaching Connect.
+ * `delayMs` holds back the answer to matching requests after Connect has acted on them: a slow
+ * Connect whose write still happens.
+ */
+export function startCountingProxy(
+  target: string,
+  delayMs: (method: string, url: string) => number = () => 0,
+): Promise<LocalServer> {
   const requests: string[] = [];
   const upstream = new URL(target);
   const server = createServer((incoming, outgoing) => {
     requests.push(`${incoming.method} ${incoming.url}`);
+    const delay = delayMs(incoming.method ?? "GET", incoming.url ?? "/");
     const forwarded = request(
       {
         host: upstream.hostname,
@@ -62,8 +70,10 @@ export function startCountingProxy(target: string): Promise<LocalServer> {
         headers: incoming.headers,
       },
       (response) => {
-        outgoing.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(outgoing);
+        setTimeout(() => {
+          outgoing.writeHead(response.statusCode ?? 502, response.headers);
+          response.pipe(outgoing);
+        }, delay);
       },
     );
     forwarded.on("error", () => outgoing.destroy());
