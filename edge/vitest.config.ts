@@ -12,6 +12,9 @@ export default defineConfig(async () => {
           bindings: {
             ORIGIN_URL: inject("fakeOriginUrl"),
             CLOSED_PORT_URL: inject("closedPortUrl"),
+            REAL_ORIGIN_URL: inject("realOriginUrl"),
+            REAL_CONNECT_ITEM_URL: inject("realConnectItemUrl"),
+            REAL_CONNECT_TOKEN: inject("realConnectToken"),
             ORIGIN_TIMEOUT_MS: "300",
             ADMIN_TOKEN: "test-admin-token",
             EDGE_SIGNING_KEY: TEST_SIGNING_KEY,

@@ -115,13 +115,17 @@ export function createFakeOrigin(): (request: Request) => Promise<Response> {
     }
 
     if (request.method === "POST" && url.pathname.startsWith("/v1/credentials/")) {
-      const input = JSON.parse(new TextDecoder().decode(body)) as { credentialPath: string };
+      const input = JSON.parse(new TextDecoder().decode(body)) as {
+        credentialPath: string;
+        idempotencyKey?: string;
+      };
       const action = url.pathname.slice("/v1/credentials/".length);
+      const key = input.idempotencyKey === undefined ? "" : `:key=${input.idempotencyKey}`;
       return json({
         credentialPath: input.credentialPath,
         sealed: false,
         // Echoes what the signature covered so tests can see the origin received it intact.
-        value: `${action}:${owner}:${requestId}`,
+        value: `${action}:${owner}:${requestId}${key}`,
         lease: lease(),
       });
     }
