@@ -2,6 +2,7 @@ import {
   AuditListResponseSchema,
   AuditQuerySchema,
   CredentialResponseSchema,
+  IdempotencyKeySchema,
   ProblemSchema,
   ProvisionRequestSchema,
   RotateRequestSchema,
@@ -34,15 +35,27 @@ const errors = (...statuses: number[]) =>
   );
 const json = (ref: string) => ({ "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } });
 
+const idempotencyKeyHeader = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description:
+    "Names this request for 24 h: a retry with the same key and body answers with the first result's " +
+    "version (the value read again, never rotated twice); another body → 422; while the first runs → 409. " +
+    "May be sent in double quotes.",
+  schema: input(IdempotencyKeySchema),
+};
+
 function credentialOperation(scope: string, request: string, summary: string) {
   return {
     post: {
       summary,
       security: [{ bearer: [scope] }],
+      parameters: [idempotencyKeyHeader],
       requestBody: { required: true, content: json(request) },
       responses: {
         "200": { description: "The credential and its lease", content: json("CredentialResponse") },
-        ...errors(400, 401, 403, 404, 413, 415, 502, 503, 504),
+        ...errors(400, 401, 403, 404, 409, 413, 415, 422, 502, 503, 504),
       },
     },
   };
@@ -93,7 +106,7 @@ export function openApiDocument(): object {
           summary: "Mint an API token (admin token required)",
           security: [{ bearer: [] }],
           requestBody: { required: true, content: json("MintTokenRequest") },
-          responses: { "201": { description: "The token, shown once" }, ...errors(400, 401, 413, 415) },
+          responses: { "201": { description: "The token, shown once" }, ...errors(400, 401, 413, 415, 500) },
         },
       },
     },

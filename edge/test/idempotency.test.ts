@@ -61,6 +61,21 @@ describe("Idempotency-Key at the edge", () => {
   });
 });
 
+describe("Idempotency-Key in the OpenAPI document", () => {
+  it("is a documented optional header of provision and rotate, with 409 and 422 answers", async () => {
+    const doc = (await (await call("/api/v1/openapi.json")).json()) as {
+      paths: Record<string, { post?: { parameters?: { name: string; in: string }[]; responses: object } }>;
+    };
+    for (const path of ["/api/v1/credentials/provision", "/api/v1/credentials/rotate"]) {
+      const post = doc.paths[path]?.post;
+      expect(post?.parameters).toContainEqual(
+        expect.objectContaining({ name: "Idempotency-Key", in: "header" }),
+      );
+      expect(Object.keys(post?.responses ?? {})).toEqual(expect.arrayContaining(["409", "422"]));
+    }
+  });
+});
+
 /** The Worker in front of the real origin (test/real-origin.ts) instead of the fake one. */
 async function viaRealOrigin(path: string, init: RequestInit): Promise<Response> {
   const ctx = createExecutionContext();

@@ -9,7 +9,8 @@ describe("admin token API", () => {
     expect(minted.token).toMatch(/^cc_[A-Za-z0-9_-]{43}$/);
     expect(minted.owner).toBe(owner);
     expect(minted.scopes).toEqual(["credentials:provision", "usage:read"]);
-    expect(minted.expiresAt).toBeNull();
+    // No expiresInSeconds: the default maximum lifetime (TOKEN_MAX_LIFETIME_SECONDS, 90 days).
+    expect(Date.parse(minted.expiresAt ?? "") - Date.now()).toBeGreaterThan(90 * 86_400_000 - 60_000);
 
     const row = await env.DB.prepare("SELECT * FROM api_tokens WHERE id = ?").bind(minted.id).first();
     expect(row).not.toBeNull();

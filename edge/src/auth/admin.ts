@@ -4,19 +4,25 @@ import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
+import {
+  assertAdminTokenStrength,
+  ONE_YEAR_SECONDS,
+  tokenLifetimeSeconds,
+  tokenMaxLifetimeSeconds,
+} from "./admin-policy.ts";
 import { unauthorized } from "./bearer.ts";
 import { ScopeListSchema } from "./scopes.ts";
 import type { TokenRecord } from "./token-store.ts";
 import { InvalidCursorError, TokenStore } from "./token-store.ts";
-
-const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
 
 export const MintTokenRequestSchema = z
   .object({
     owner: OwnerIdSchema,
     scopes: ScopeListSchema,
     label: z.string().min(1).max(100).optional(),
+    /** Omitted: TOKEN_MAX_LIFETIME_SECONDS. Above it only with allowLongLived. */
     expiresInSeconds: z.number().int().min(60).max(ONE_YEAR_SECONDS).optional(),
+    allowLongLived: z.boolean().optional(),
   })
   .strict();
 
@@ -43,6 +49,7 @@ export async function adminTokenMatches(presented: string, expected: string): Pr
 }
 
 const adminGuard = createMiddleware<AppEnv>(async (c, next) => {
+  assertAdminTokenStrength(c.env);
   const match = /^Bearer +(\S{1,512}) *$/i.exec(c.req.header("authorization") ?? "");
   const presented = match?.[1];
   if (presented === undefined || !(await adminTokenMatches(presented, c.env.ADMIN_TOKEN ?? ""))) {
@@ -68,7 +75,9 @@ export const adminRoutes = new Hono<AppEnv>()
   .use(adminGuard)
   .post("/tokens", async (c) => {
     const input = await readJsonBody(c.req.raw, MintTokenRequestSchema);
-    const { token, record } = await new TokenStore(c.env.DB).mint(input);
+    const maxSeconds = tokenMaxLifetimeSeconds(c.env.TOKEN_MAX_LIFETIME_SECONDS);
+    const expiresInSeconds = tokenLifetimeSeconds(input, maxSeconds);
+    const { token, record } = await new TokenStore(c.env.DB).mint({ ...input, expiresInSeconds });
     return c.json(
       { id: record.id, token, owner: record.owner, scopes: record.scopes, expiresAt: record.expiresAt },
       201,
