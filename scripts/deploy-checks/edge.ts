@@ -66,6 +66,11 @@ function checkEnv(name: string, env: Doc, result: SectionResult): void {
     result.warnings.push(`${where}: vars.ORIGIN_URL ${url.href} is a placeholder hostname`);
   }
 
+  // "development" would turn off the ADMIN_TOKEN length check (edge/src/auth/admin-policy.ts).
+  if (vars.ENVIRONMENT === "development") {
+    result.errors.push(`${where}: vars.ENVIRONMENT must not be "development" in a deploy env`);
+  }
+
   const secrets = isObject(env.secrets) && Array.isArray(env.secrets.required) ? env.secrets.required : [];
   for (const secret of REQUIRED_EDGE_SECRETS) {
     if (!secrets.includes(secret)) result.errors.push(`${where}: secrets.required must list ${secret}`);

@@ -225,6 +225,11 @@ describe("checkWranglerText", () => {
       wrangler("", ', "secrets": { "required": ["ADMIN_TOKEN"] }'),
       /production: secrets.required must list EDGE_SIGNING_KEY/,
     ],
+    [
+      "a development env deployed",
+      wrangler(', "vars": { "ORIGIN_URL": "https://o.chitty.cc", "ENVIRONMENT": "development" }'),
+      /staging: vars.ENVIRONMENT must not be "development"/,
+    ],
     ["missing env", '{ "env": { "staging": {} } }', /env.production: missing/],
     ["not JSONC", "{ nope", /does not parse/],
   ])("rejects %s", (_, text, expected) => {
