@@ -27,15 +27,9 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
     });
     return problemResponse(problem.toProblem(requestId));
   }
+  // Fields chosen one by one: a message or stack can quote the input that failed, secrets included.
   console.error(
-    JSON.stringify({
-      level: "error",
-      msg: "unhandled error",
-      requestId,
-      error: err.name,
-      message: err.message,
-      stack: err.stack,
-    }),
+    JSON.stringify({ level: "error", msg: "unhandled error", requestId, error: err.name, at: thrownAt(err) }),
   );
   const problem = new ProblemError({ status: 500, code: "internal_error", title: "Internal server error" });
   return problemResponse(problem.toProblem(requestId));
@@ -50,4 +44,9 @@ export function notFound(c: Context<AppEnv>): Response {
     detail: `No route for ${c.req.method} ${new URL(c.req.url).pathname}`,
   });
   return problemResponse(problem.toProblem(requestId));
+}
+
+/** The first stack frame's file and line: where to look, without the message the stack starts with. */
+function thrownAt(err: Error): string | undefined {
+  return /\n\s+at (?:.*\()?(\S+?:\d+):\d+\)?/.exec(err.stack ?? "")?.[1];
 }

@@ -1,5 +1,7 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { bearer, call, env, mintToken, uniqueOwner } from "./helpers.ts";
+import { app } from "../src/index.ts";
+import { BASE, bearer, call, env, mintToken, uniqueOwner } from "./helpers.ts";
 
 describe("bearer authentication on /api/v1", () => {
   it.each([
@@ -47,13 +49,44 @@ describe("bearer authentication on /api/v1", () => {
     expect(matching.status).toBe(200);
   });
 
-  it("records when a token was last used", async () => {
+  it("records when a token was last used, after the answer", async () => {
     const minted = await mintToken(uniqueOwner(), ["usage:read"]);
-    await call("/api/v1/credentials/audit", { headers: bearer(minted.token) });
+    const ctx = createExecutionContext();
+    const response = await app.fetch(
+      new Request(`${BASE}/api/v1/credentials/audit`, { headers: bearer(minted.token) }),
+      env,
+      ctx,
+    );
+    expect(response.status).toBe(200);
+    await waitOnExecutionContext(ctx);
     const row = await env.DB.prepare("SELECT last_used_at FROM api_tokens WHERE id = ?")
       .bind(minted.id)
       .first<{ last_used_at: string | null }>();
     expect(row?.last_used_at).not.toBeNull();
+  });
+
+  it("serves a valid request when writing last_used_at fails", async () => {
+    const minted = await mintToken(uniqueOwner(), ["usage:read"]);
+    // D1 refusing the write (as on a full or read-only database) while reads still work.
+    await env.DB.exec(
+      "CREATE TRIGGER fail_last_used BEFORE UPDATE OF last_used_at ON api_tokens BEGIN SELECT RAISE(ABORT, 'write refused'); END;",
+    );
+    try {
+      const ctx = createExecutionContext();
+      const response = await app.fetch(
+        new Request(`${BASE}/api/v1/credentials/audit`, { headers: bearer(minted.token) }),
+        env,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      expect(response.status).toBe(200);
+      const row = await env.DB.prepare("SELECT last_used_at FROM api_tokens WHERE id = ?")
+        .bind(minted.id)
+        .first<{ last_used_at: string | null }>();
+      expect(row?.last_used_at).toBeNull();
+    } finally {
+      await env.DB.exec("DROP TRIGGER fail_last_used;");
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { parseOriginConfig } from "./config.ts";
-import { createLogger } from "./logger.ts";
+import { createLogger, errorFields } from "./logger.ts";
 import { startOrigin } from "./server.ts";
 
 /** Start-up failures are operator mistakes: print the message alone, no stack trace. */
@@ -17,6 +17,7 @@ let origin: Awaited<ReturnType<typeof startOrigin>>;
 try {
   origin = await startOrigin({ config, logger });
 } catch (error) {
+  // Start-up errors are ours (a bad policy file, a taken port): their message names the problem.
   fail(`origin failed to start: ${error instanceof Error ? error.message : String(error)}`);
 }
 logger.info({ url: origin.url }, "origin listening");
@@ -29,7 +30,7 @@ const stop = (signal: string) => {
   origin.close().then(
     () => process.exit(0),
     (error: unknown) => {
-      logger.error({ err: error }, "shutdown failed");
+      logger.error(errorFields(error), "shutdown failed");
       process.exit(1);
     },
   );

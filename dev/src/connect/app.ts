@@ -58,7 +58,8 @@ export function createConnectApp({ token, store, sync }: ConnectAppOptions): Hon
   );
   app.onError((error, c) => {
     if (error instanceof ConnectError) return c.json(error.body, error.status);
-    console.error("dev Connect server: unexpected error", error);
+    // The error's name only: its message or stack could quote a request body, item values included.
+    console.error(`dev Connect server: unexpected ${error.name} on ${c.req.method} ${c.req.path}`);
     return c.json({ status: 500, message: "Internal server error" }, 500);
   });
   return app;

@@ -128,6 +128,13 @@ export class TokenStore {
     const now = this.#now();
     if (record.revokedAt !== null) return undefined;
     if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now) return undefined;
+    return record;
+  }
+
+  /** Notes that the token was used; a write at most once a minute per token. */
+  async recordUse(record: TokenRecord): Promise<void> {
+    const now = this.#now();
+    if (record.lastUsedAt !== null && Date.parse(record.lastUsedAt) > now - LAST_USED_GRANULARITY_MS) return;
     const staleBefore = new Date(now - LAST_USED_GRANULARITY_MS).toISOString();
     await this.#db
       .prepare(
@@ -135,7 +142,6 @@ export class TokenStore {
       )
       .bind(new Date(now).toISOString(), record.id, staleBefore)
       .run();
-    return record;
   }
 
   async list(query: {

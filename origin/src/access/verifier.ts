@@ -19,6 +19,8 @@ export interface AccessVerifier {
 
 /** Upper bound on a token we bother to parse; real Access JWTs are a few kilobytes. */
 const MAX_TOKEN_LENGTH = 16_384;
+/** Clock difference tolerated between Cloudflare and this host, on `exp`, `nbf` and `iat`. */
+export const ACCESS_CLOCK_SKEW_SECONDS = 5;
 
 /**
  * Checks the Cloudflare Access JWT the tunnel forwards. Access signs with RS256; ES256 is accepted
@@ -36,9 +38,15 @@ export function createAccessVerifier(options: AccessVerifierOptions): AccessVeri
         const { payload } = await jwtVerify(token, keys, {
           audience: options.audience,
           algorithms: ["RS256", "ES256"],
-          clockTolerance: 5,
+          clockTolerance: ACCESS_CLOCK_SKEW_SECONDS,
+          // A token without an expiry would be good forever once leaked.
+          requiredClaims: ["exp", "iat"],
           ...(options.issuer ? { issuer: options.issuer } : {}),
         });
+        // jose checks `iat` only against a maximum age; one from the future was not issued by a sane clock.
+        if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + ACCESS_CLOCK_SKEW_SECONDS) {
+          return { ok: false, reason: "access_jwt_issued_in_future" };
+        }
         return { ok: true, subject: payload.sub };
       } catch (error) {
         if (

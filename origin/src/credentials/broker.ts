@@ -1,8 +1,14 @@
 import { type FullItem, GeneratorRecipe, OnePasswordConnect, type OPConnect } from "@1password/connect";
 import type { CredentialPath, OriginReadiness } from "@chittyconnect/contract";
-import type { Logger } from "pino";
+import type { FieldLogger } from "../logger.ts";
 import type { OriginMetrics } from "../metrics.ts";
-import { ambiguousTitle, ConnectFailure, classifyConnectError, credentialNotFound } from "./errors.ts";
+import {
+  ambiguousTitle,
+  ConnectFailure,
+  classifyConnectError,
+  connectErrorFields,
+  credentialNotFound,
+} from "./errors.ts";
 import { TitleCache } from "./title-cache.ts";
 
 type ItemField = NonNullable<FullItem["fields"]>[number];
@@ -13,7 +19,7 @@ export interface BrokerOptions {
   timeoutMs: number;
   titleCacheTtlSeconds: number;
   metrics: OriginMetrics;
-  logger: Logger;
+  logger: FieldLogger;
 }
 
 export interface CredentialValue {
@@ -92,10 +98,11 @@ export class CredentialBroker {
     );
     const value = updated.fields?.find((candidate) => candidate.id === field.id)?.value;
     if (!value) {
-      throw new ConnectFailure(
-        "error",
-        new Error("Connect's rotation response lacks the generated field value"),
+      this.#options.logger.error(
+        { operation: "update_item" },
+        "Connect's rotation response lacks the generated field value",
       );
+      throw new ConnectFailure("error");
     }
     return { value, version: updated.version };
   }
@@ -132,7 +139,9 @@ export class CredentialBroker {
       const vaults = await this.#call("list_vaults", () => this.#sdk.listVaults());
       this.#options.logger.info({ vaults: vaults.length }, "Connect warm-up succeeded");
     } catch (error) {
-      this.#options.logger.warn({ err: error }, "Connect warm-up failed; it will sync on the first request");
+      // #call logged the failure's details; this line says what it means for the start-up.
+      const code = error instanceof ConnectFailure ? error.code : "internal_error";
+      this.#options.logger.warn({ code }, "Connect warm-up failed; it will sync on the first request");
     }
   }
 
@@ -214,8 +223,10 @@ export class CredentialBroker {
       if (!response.ok) throw { status: response.status, message: messageOf(body) };
       return body;
     });
-    if (!Array.isArray(listed))
-      throw new ConnectFailure("error", new Error(`${operation}: Connect did not answer a list`));
+    if (!Array.isArray(listed)) {
+      this.#options.logger.error({ operation }, "Connect did not answer a list");
+      throw new ConnectFailure("error");
+    }
     if (listed.length > MAX_TITLE_MATCHES)
       throw ambiguousTitle(operation === "find_vault" ? "vault" : "item");
     // Connect's filter is exact already; checking again keeps a lenient server from widening a match.
@@ -229,8 +240,13 @@ export class CredentialBroker {
     );
   }
 
-  /** Times one Connect call and turns its failure into the problem the client gets. */
+  /**
+   * Times one Connect call and turns its failure into the problem the client gets. The failure is
+   * logged as fields picked from the error, never the error: the SDK's carries the request, its
+   * Authorization header and, for an update, the item with its values.
+   */
   async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
     const end = this.#options.metrics.connectDuration.startTimer({ operation });
     try {
       const result = await run();
@@ -240,15 +256,21 @@ export class CredentialBroker {
       const kind = classifyConnectError(error);
       end({ outcome: kind });
       if (kind === "not_found") throw credentialNotFound();
+      const fields = {
+        operation,
+        kind,
+        ...connectErrorFields(error),
+        ms: Math.round(performance.now() - started),
+      };
       if (kind === "rejected") {
         this.#options.logger.error(
-          { operation, status: (error as { status?: number }).status },
+          fields,
           "Connect REJECTED the origin's token: OP_CONNECT_TOKEN is wrong, expired or lacks access",
         );
       } else {
-        this.#options.logger.warn({ operation, kind, err: error }, "Connect call failed");
+        this.#options.logger.warn(fields, "Connect call failed");
       }
-      throw new ConnectFailure(kind, error);
+      throw new ConnectFailure(kind);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { ProblemError } from "@chittyconnect/contract";
+import type { LogFields } from "../logger.ts";
 
 /** Seconds a client should wait before retrying when Connect cannot be reached. */
 export const CONNECT_RETRY_AFTER_SECONDS = 5;
@@ -24,13 +25,14 @@ export type ConnectFailureKind = "rejected" | "error" | "unavailable" | "timeout
 export class ConnectFailure extends ProblemError {
   readonly kind: ConnectFailureKind;
 
-  constructor(kind: ConnectFailureKind, cause: unknown) {
-    super(connectProblem(kind, cause));
+  /** No cause is kept: the SDK's error holds the request, token included, and must not travel on. */
+  constructor(kind: ConnectFailureKind) {
+    super(connectProblem(kind));
     this.kind = kind;
   }
 }
 
-function connectProblem(kind: ConnectFailureKind, cause: unknown) {
+function connectProblem(kind: ConnectFailureKind) {
   switch (kind) {
     case "rejected":
       return {
@@ -38,7 +40,6 @@ function connectProblem(kind: ConnectFailureKind, cause: unknown) {
         code: "connect_rejected",
         title: "Secret store rejected the origin",
         detail: "The credential store refused the origin's credentials; an operator has been alerted.",
-        cause,
       };
     case "error":
       return {
@@ -46,7 +47,6 @@ function connectProblem(kind: ConnectFailureKind, cause: unknown) {
         code: "connect_error",
         title: "Secret store error",
         detail: "The credential store answered with an error.",
-        cause,
       };
     case "unavailable":
       return {
@@ -55,7 +55,6 @@ function connectProblem(kind: ConnectFailureKind, cause: unknown) {
         title: "Secret store unavailable",
         detail: "The credential store cannot be reached; retry later.",
         headers: { "retry-after": String(CONNECT_RETRY_AFTER_SECONDS) },
-        cause,
       };
     case "timeout":
       return {
@@ -63,7 +62,6 @@ function connectProblem(kind: ConnectFailureKind, cause: unknown) {
         code: "connect_timeout",
         title: "Secret store timeout",
         detail: "The credential store did not answer in time.",
-        cause,
       };
   }
 }
@@ -122,4 +120,24 @@ function errorCodes(error: unknown): string[] {
     current = record.cause;
   }
   return codes;
+}
+
+/** Connect's own message is logged, cut short: it names the failure, not the request. */
+const MAX_CONNECT_MESSAGE = 200;
+
+/**
+ * A failed Connect call as log fields: Connect's HTTP status and message when it answered, the
+ * network code (ECONNREFUSED, ETIMEDOUT, …) when it did not. Nothing else is read from the error.
+ */
+export function connectErrorFields(error: unknown): LogFields {
+  const status = connectStatus(error);
+  if (status !== undefined) {
+    const message = (error as { message?: unknown }).message;
+    return {
+      status,
+      ...(typeof message === "string" ? { connectMessage: message.slice(0, MAX_CONNECT_MESSAGE) } : {}),
+    };
+  }
+  const [code] = errorCodes(error);
+  return code === undefined ? {} : { code };
 }

@@ -9,13 +9,13 @@ import {
   ProblemError,
   parseCredentialPath,
 } from "@chittyconnect/contract";
-import type { Logger } from "pino";
 import { valueHmac } from "../audit/entry.ts";
 import { AuditLog } from "../audit/log.ts";
 import { type AuditSink, FileAuditSink } from "../audit/sink.ts";
 import type { OriginConfig } from "../config.ts";
 import { IdempotencyGate, type IdempotencyTicket } from "../idempotency/gate.ts";
 import { IdempotencyStore, idempotencyDbFile } from "../idempotency/store.ts";
+import { errorFields, type FieldLogger } from "../logger.ts";
 import type { OriginMetrics } from "../metrics.ts";
 import { evaluatePolicy, type PolicyAction } from "../policy/evaluate.ts";
 import { loadPolicyFile } from "../policy/load.ts";
@@ -48,7 +48,7 @@ export interface CredentialServiceOverrides {
 /** Loads the policy (throws naming the file on a bad one) and opens the audit log, then serves. */
 export async function createCredentialService(
   config: OriginConfig,
-  deps: { logger: Logger; metrics: OriginMetrics },
+  deps: { logger: FieldLogger; metrics: OriginMetrics },
   overrides: CredentialServiceOverrides = {},
 ): Promise<CredentialService> {
   const policy = overrides.policy ?? loadPolicyFile(config.POLICY_FILE);
@@ -87,14 +87,13 @@ export async function createCredentialService(
   };
 }
 
-const auditUnavailable = (cause: unknown) =>
+const auditUnavailable = () =>
   new ProblemError({
     status: 503,
     code: "audit_unavailable",
     title: "Audit log unavailable",
     detail: "The request could not be recorded, so it was not served; retry later.",
     headers: { "retry-after": "5" },
-    cause,
   });
 
 interface HandlerDeps {
@@ -104,7 +103,7 @@ interface HandlerDeps {
   broker: CredentialBroker;
   idempotency: IdempotencyGate;
   now: () => Date;
-  logger: Logger;
+  logger: FieldLogger;
   metrics: OriginMetrics;
 }
 
@@ -221,9 +220,12 @@ class CredentialHandler {
     try {
       await this.#deps.log.append(record);
     } catch (error) {
-      this.#deps.logger.error({ err: error, requestId: record.requestId }, "audit log write FAILED");
+      this.#deps.logger.error(
+        { ...errorFields(error), requestId: record.requestId },
+        "audit log write FAILED",
+      );
       this.#deps.metrics.credentialOutcomes.inc({ action: record.action, outcome: "audit_failed" });
-      throw auditUnavailable(error);
+      throw auditUnavailable();
     }
   }
 }

@@ -1,9 +1,9 @@
-import type { Logger } from "../logger.ts";
+import type { RequestLog } from "../logger.ts";
 
 /** Per-request values the middlewares hand to the routes. */
 export interface OriginVariables {
   requestId: string;
-  log: Logger;
+  log: RequestLog;
   /** The verified x-chitty-owner; set only after the signature checked out. */
   owner: string;
   /** The request body bytes, read once under the size limit. */

@@ -1,5 +1,6 @@
 import { Headers, ProblemError, problemResponse } from "@chittyconnect/contract";
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { errorFields } from "../logger.ts";
 import type { OriginEnv } from "./env.ts";
 
 /** The one place errors become responses: client problems as they are, everything else opaque. */
@@ -9,7 +10,7 @@ export const onError: ErrorHandler<OriginEnv> = (error, c) => {
     if (error.status >= 500) c.var.log.warn({ code: error.code, status: error.status }, error.message);
     return problemResponse(error.toProblem(requestId), { ...error.headers, [Headers.requestId]: requestId });
   }
-  c.var.log.error({ err: error }, "unhandled error");
+  c.var.log.error(errorFields(error), "unhandled error");
   return problemResponse(
     {
       type: "https://chittyconnect.dev/problems/internal_error",

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { ProblemError } from "@chittyconnect/contract";
-import type { Logger } from "pino";
 import { canonicalJson } from "../audit/entry.ts";
+import { errorFields, type FieldLogger } from "../logger.ts";
 import { type IdempotencyScope, type IdempotencyStore, IdempotencyStoreFullError } from "./store.ts";
 
 /** A claimed key (the caller does the work) or a replay of a finished one. */
@@ -29,9 +29,9 @@ const unavailable = (detail: string) =>
  */
 export class IdempotencyGate {
   readonly #store: IdempotencyStore;
-  readonly #logger: Logger;
+  readonly #logger: FieldLogger;
 
-  constructor(store: IdempotencyStore, logger: Logger) {
+  constructor(store: IdempotencyStore, logger: FieldLogger) {
     this.#store = store;
     this.#logger = logger;
   }
@@ -45,7 +45,7 @@ export class IdempotencyGate {
         this.#logger.error("idempotency store full; keyed requests are refused until keys expire");
         throw unavailable("Too many Idempotency-Keys are remembered right now; retry later.");
       }
-      this.#logger.error({ kind: errorName(error) }, "idempotency store failed");
+      this.#logger.error(errorFields(error), "idempotency store failed");
       throw unavailable("The Idempotency-Key could not be checked; retry later.");
     }
     switch (claim.kind) {
@@ -93,11 +93,7 @@ export class IdempotencyGate {
     try {
       run();
     } catch (error) {
-      this.#logger.error({ operation, kind: errorName(error) }, "idempotency store write failed");
+      this.#logger.error({ operation, ...errorFields(error) }, "idempotency store write failed");
     }
   }
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
 }

@@ -45,20 +45,24 @@ afterAll(async () => {
 interface TokenOptions {
   audience?: string;
   issuer?: string;
-  expiresAt?: number;
+  /** null leaves the claim out. */
+  expiresAt?: number | null;
+  issuedAt?: number | null;
   signer?: PrivateKey;
 }
 
 function accessToken(options: TokenOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ email: "edge@chitty.example" })
+  const jwt = new SignJWT({ email: "edge@chitty.example" })
     .setProtectedHeader({ alg: "ES256", kid: "access-1" })
     .setSubject("service-token-edge")
     .setAudience(options.audience ?? AUDIENCE)
-    .setIssuer(options.issuer ?? ISSUER)
-    .setIssuedAt(now - 60)
-    .setExpirationTime(options.expiresAt ?? now + 300)
-    .sign(options.signer ?? accessKey);
+    .setIssuer(options.issuer ?? ISSUER);
+  const issuedAt = options.issuedAt === undefined ? now - 60 : options.issuedAt;
+  const expiresAt = options.expiresAt === undefined ? now + 300 : options.expiresAt;
+  if (issuedAt !== null) jwt.setIssuedAt(issuedAt);
+  if (expiresAt !== null) jwt.setExpirationTime(expiresAt);
+  return jwt.sign(options.signer ?? accessKey);
 }
 
 function auditWith(token: string | undefined): Promise<Response> {
@@ -79,6 +83,9 @@ describe("Cloudflare Access JWT", () => {
     ["for another audience", () => accessToken({ audience: "someone-else" })],
     ["from another issuer", () => accessToken({ issuer: "https://evil.example" })],
     ["expired", () => accessToken({ expiresAt: Math.floor(Date.now() / 1000) - 120 })],
+    ["without an expiry", () => accessToken({ expiresAt: null })],
+    ["without an issue time", () => accessToken({ issuedAt: null })],
+    ["issued a minute in the future", () => accessToken({ issuedAt: Math.floor(Date.now() / 1000) + 60 })],
     ["signed by an unknown key", () => accessToken({ signer: otherKey })],
     ["garbage", async () => "not.a.jwt"],
   ])("rejects a token that is %s with the generic 401", async (label, make) => {
@@ -94,6 +101,11 @@ describe("Cloudflare Access JWT", () => {
       .logs()
       .find((line) => line.requestId === requestId && line.msg === "access jwt rejected");
     expect(logged, label).toMatchObject({ level: 40 });
+  });
+
+  it("accepts a token issued within the clock skew ahead of this host", async () => {
+    const issuedAt = Math.floor(Date.now() / 1000) + 3;
+    expect((await auditWith(await accessToken({ issuedAt }))).status).toBe(200);
   });
 
   it("still requires the edge signature alongside a valid token", async () => {
