@@ -4,4 +4,5 @@ export * from "./encoding.ts";
 export * from "./headers.ts";
 export * from "./owner.ts";
 export * from "./problem.ts";
+export * from "./services.ts";
 export * from "./signing.ts";

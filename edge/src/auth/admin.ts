@@ -1,11 +1,11 @@
-import { OwnerIdSchema, ProblemError, validationProblem } from "@chittyconnect/contract";
+import { OwnerIdSchema, ProblemError, TokenServicesSchema, validationProblem } from "@chittyconnect/contract";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
 import { unauthorized } from "./bearer.ts";
-import { ScopeListSchema } from "./scopes.ts";
+import { type Scope, ScopeListSchema } from "./scopes.ts";
 import type { TokenRecord } from "./token-store.ts";
 import { InvalidCursorError, TokenStore } from "./token-store.ts";
 
@@ -17,8 +17,34 @@ export const MintTokenRequestSchema = z
     scopes: ScopeListSchema,
     label: z.string().min(1).max(100).optional(),
     expiresInSeconds: z.number().int().min(60).max(ONE_YEAR_SECONDS).optional(),
+    services: TokenServicesSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(requireServicesForCredentials);
+
+const CREDENTIAL_SCOPES: readonly Scope[] = ["credentials:provision", "credentials:rotate"];
+
+/** A token that can fetch or rotate credentials names the services it acts for; others name none. */
+function requireServicesForCredentials(
+  input: { scopes: Scope[]; services?: string[] | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const needsServices = input.scopes.some((scope) => CREDENTIAL_SCOPES.includes(scope));
+  if (needsServices && input.services === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["services"],
+      message: 'required with a credentials:* scope: the services this token acts for, or ["*"]',
+    });
+  }
+  if (!needsServices && input.services !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["services"],
+      message: "only tokens with a credentials:* scope are bound to services",
+    });
+  }
+}
 
 export const ListTokensQuerySchema = z.object({
   owner: OwnerIdSchema.optional(),
@@ -56,6 +82,7 @@ function publicView(record: TokenRecord) {
     id: record.id,
     owner: record.owner,
     scopes: record.scopes,
+    services: record.services,
     label: record.label,
     createdAt: record.createdAt,
     expiresAt: record.expiresAt,
@@ -70,7 +97,14 @@ export const adminRoutes = new Hono<AppEnv>()
     const input = await readJsonBody(c.req.raw, MintTokenRequestSchema);
     const { token, record } = await new TokenStore(c.env.DB).mint(input);
     return c.json(
-      { id: record.id, token, owner: record.owner, scopes: record.scopes, expiresAt: record.expiresAt },
+      {
+        id: record.id,
+        token,
+        owner: record.owner,
+        scopes: record.scopes,
+        services: record.services,
+        expiresAt: record.expiresAt,
+      },
       201,
       { "cache-control": "no-store" },
     );
