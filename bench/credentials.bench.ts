@@ -40,6 +40,8 @@ const parsed = parseOriginConfig({
   AUDIT_HMAC_KEY: "bench-audit-key-0123456789-abcdefghijklmnopq",
   POLICY_FILE: join(repoRoot, "origin/fixtures/policy.yaml"),
   AUDIT_LOG_FILE: join(workDir, "audit.log"),
+  // One clock signs and verifies: no start-up refusal.
+  CLOCK_SKEW_MS: "0",
 });
 if (!parsed.ok) throw new Error(parsed.message);
 const origin = await startOrigin({ config: parsed.config, logger: pino({ level: "silent" }) });
@@ -55,7 +57,14 @@ const directByTitle = async () => {
 
 const provisionUrl = `${origin.url}/v1/credentials/provision`;
 const viaOrigin = (payload: string) => async () => {
-  const headers = await signRequest({ method: "POST", url: provisionUrl, body: payload, owner: OWNER, key });
+  const headers = await signRequest({
+    method: "POST",
+    url: provisionUrl,
+    body: payload,
+    owner: OWNER,
+    services: ["*"],
+    key,
+  });
   const response = await fetch(provisionUrl, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },

@@ -9,8 +9,12 @@ export interface NginxRenderOptions {
   listenPort: number;
   /** Address to bind. Default 127.0.0.1; the compose container binds 0.0.0.0. */
   listenHost?: string;
-  /** The origin as host:port, e.g. 127.0.0.1:8090 or origin:8090. */
-  upstream: string;
+  /**
+   * The origin as host:port, e.g. 127.0.0.1:8090 or origin:8090; several (IP:port) for origin
+   * replicas, balanced round-robin. A host name that resolves to several replicas (compose) is
+   * balanced the same way through the resolver.
+   */
+  upstream: string | readonly string[];
   /** Directory for nginx's temp files and micro-cache; must exist and be writable. */
   prefix: string;
   accessLog: string;
@@ -25,8 +29,12 @@ export interface NginxRenderOptions {
   resolver?: string;
 }
 
-/** Credential routes: 100 requests a minute per client, a burst of 100 answered at once. */
+/** Credential routes: 100 requests a minute per owner, a burst of 100 answered at once. */
 export const RATE_LIMIT = { perMinute: 100, burst: 99 } as const;
+/** Every owner together: a ceiling for safety, far above one owner's share. */
+export const GLOBAL_RATE_LIMIT = { perSecond: 50, burst: 200 } as const;
+/** The upstream group's name when nginx balances several origin replicas. */
+const UPSTREAM_GROUP = "chitty_origins";
 /** Matches the origin's default MAX_BODY_BYTES; the origin enforces its own limit as well. */
 export const MAX_BODY_BYTES = 65_536;
 export const PROBLEM_BASE = "https://chittyconnect.dev/problems/";
@@ -48,7 +56,7 @@ const NGINX_PROBLEMS = [
     status: 429,
     code: "rate_limited",
     title: "Too many requests",
-    detail: `Credential routes allow ${RATE_LIMIT.perMinute} requests a minute per client.`,
+    detail: `Credential routes allow ${RATE_LIMIT.perMinute} requests a minute per owner.`,
   },
   {
     status: 400,
@@ -75,7 +83,14 @@ export class NginxConfigError extends Error {
 export function renderNginxConfig(options: NginxRenderOptions): string {
   const listenHost = options.listenHost ?? "127.0.0.1";
   const port = checkPort(options.listenPort);
-  const upstream = checkUpstream(options.upstream);
+  const upstreams = (typeof options.upstream === "string" ? [options.upstream] : [...options.upstream]).map(
+    checkUpstream,
+  );
+  const [upstream] = upstreams;
+  if (upstream === undefined) throw new NginxConfigError("upstream must name at least one origin");
+  if (upstreams.length > 1 && upstreams.some((entry) => isIP(hostOf(entry)) === 0)) {
+    throw new NginxConfigError("several upstreams must be IP:port; a host name is re-resolved instead");
+  }
   const trusted = (options.trustedProxies ?? []).map(checkCidr);
   const resolver = options.resolver === undefined ? undefined : checkIp(options.resolver, "resolver");
   if (isIP(hostOf(upstream)) === 0 && resolver === undefined) {
@@ -158,9 +173,18 @@ ${realIp}
     default "";
   }
 
-  # Credential routes: ${RATE_LIMIT.perMinute} requests a minute per client address (after real-IP),
-  # one every ${60_000 / RATE_LIMIT.perMinute} ms sustained, with a burst of ${RATE_LIMIT.burst + 1} served at once.
-  limit_req_zone $binary_remote_addr zone=credentials:10m rate=${RATE_LIMIT.perMinute}r/m;
+  # Credential routes: ${RATE_LIMIT.perMinute} requests a minute per owner, one every ${60_000 / RATE_LIMIT.perMinute} ms
+  # sustained, with a burst of ${RATE_LIMIT.burst + 1} served at once. Every request arrives from cloudflared, so the
+  # client address cannot tell owners apart: the key is the owner the edge signs (X-Chitty-Owner).
+  # Only the edge reaches nginx (through the tunnel) and the origin rejects a header that does not
+  # match the signature, so a forged owner spends only that name's bucket; requests without a
+  # well-formed owner share one bucket. The global zone caps all owners together.
+  map $http_x_chitty_owner $chitty_rate_owner {
+    "~^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$" $http_x_chitty_owner;
+    default "-";
+  }
+  limit_req_zone $chitty_rate_owner zone=credentials:10m rate=${RATE_LIMIT.perMinute}r/m;
+  limit_req_zone chitty zone=credentials_all:1m rate=${GLOBAL_RATE_LIMIT.perSecond}r/s;
   limit_req_status 429;
   limit_req_log_level notice;
 
@@ -174,11 +198,11 @@ ${realIp}
 
   # Micro-cache for health only; credential responses never enter it.
   proxy_cache_path ${temp("health_cache")} levels=1 keys_zone=health:1m max_size=1m inactive=1m use_temp_path=off;
-${resolver === undefined ? "" : `  resolver ${listenAddress(resolver)} valid=10s ipv6=off;\n  resolver_timeout 5s;\n`}
+${resolver === undefined ? "" : `  resolver ${listenAddress(resolver)} valid=10s ipv6=off;\n  resolver_timeout 5s;\n`}${upstreamGroup(upstreams)}
   server {
     listen ${listen};
     server_name _;
-    set $chitty_origin "http://${upstream}";
+    set $chitty_origin "http://${upstreams.length > 1 ? UPSTREAM_GROUP : upstream}";
 
     add_header X-Content-Type-Options "nosniff" always;
     add_header X-Frame-Options "DENY" always;
@@ -247,6 +271,7 @@ ${errorPages}
     # Credential and audit routes (everything the origin serves under /v1/).
     location /v1/ {
       limit_req zone=credentials burst=${RATE_LIMIT.burst} nodelay;
+      limit_req zone=credentials_all burst=${GLOBAL_RATE_LIMIT.burst} nodelay;
       proxy_cache off;
       proxy_no_cache 1;
       proxy_cache_bypass 1;
@@ -261,6 +286,16 @@ ${problemLocations}
   }
 }
 `;
+}
+
+/**
+ * Origin replicas: round-robin, and never a second try on another replica (proxy_next_upstream
+ * off), because a provision or rotation must not run twice.
+ */
+function upstreamGroup(upstreams: readonly string[]): string {
+  if (upstreams.length < 2) return "";
+  const servers = upstreams.map((entry) => `    server ${entry};`).join("\n");
+  return `\n  # Origin replicas share one nonce store (REDIS_URL), so a replay fails on any of them.\n  upstream ${UPSTREAM_GROUP} {\n${servers}\n  }\n`;
 }
 
 function checkPort(port: number): number {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { IdempotencyKeySchema } from "./idempotency.ts";
 import { OwnerIdSchema } from "./owner.ts";
+import { ServiceSchema } from "./services.ts";
 
 /** One segment of a credential path: a vault, item or field title (or id). Titles may hold spaces, `+` and quotes, never `/`. */
 const PathSegment = z
@@ -50,11 +51,6 @@ export const RecipientPublicKeySchema = z
   .strict();
 export type RecipientPublicKey = z.infer<typeof RecipientPublicKeySchema>;
 
-const ServiceSchema = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[a-z0-9][a-z0-9._-]*$/, "lower-case letters, digits, '.', '_' or '-'");
 const PurposeSchema = z.string().min(1).max(200);
 
 export const ProvisionRequestSchema = z

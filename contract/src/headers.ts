@@ -3,6 +3,8 @@ export const Headers = {
   requestId: "x-request-id",
   chittyId: "x-chittyid",
   owner: "x-chitty-owner",
+  /** The token's services, comma-separated; absent when the token names none. */
+  services: "x-chitty-services",
   timestamp: "x-chitty-timestamp",
   nonce: "x-chitty-nonce",
   contentSha256: "x-chitty-content-sha256",

@@ -5,4 +5,5 @@ export * from "./headers.ts";
 export * from "./idempotency.ts";
 export * from "./owner.ts";
 export * from "./problem.ts";
+export * from "./services.ts";
 export * from "./signing.ts";

@@ -4,11 +4,12 @@ import {
   Headers,
   importSigningKey,
   MemoryNonceStore,
-  NonceStoreFullError,
   type SigningKey,
   signRequest,
+  TokenServicesSchema,
   verifyRequest,
 } from "../src/index.ts";
+import { SIGNING_VECTORS, vectorHeaders } from "./signing-vectors.ts";
 
 const SECRET = "k".repeat(32);
 const OTHER_SECRET = "o".repeat(32);
@@ -25,6 +26,13 @@ const pathArb = fc
 const queryArb = fc.option(fc.stringMatching(/^[a-z]{1,6}=[a-z0-9]{0,6}$/), { nil: undefined });
 const methodArb = fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE");
 const bodyArb = fc.string({ maxLength: 200 });
+const serviceArb = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,20}$/);
+/** What a token may carry: none (tokens without credential scopes), "*", or a list of names. */
+const servicesArb = fc.oneof(
+  fc.constant([] as string[]),
+  fc.constant(["*"] as string[]),
+  fc.uniqueArray(serviceArb, { minLength: 1, maxLength: 5 }).map((list) => TokenServicesSchema.parse(list)),
+);
 
 interface Signed {
   method: string;
@@ -39,8 +47,9 @@ async function sign(
   url: string,
   body: string,
   owner: string,
+  services: string[] = ["chittyid"],
 ): Promise<Signed> {
-  const headers = await signRequest({ method, url, body, owner, key, now: NOW });
+  const headers = await signRequest({ method, url, body, owner, services, key, now: NOW });
   return { method, url, body, headers };
 }
 
@@ -66,10 +75,11 @@ describe("request signing", () => {
         queryArb,
         bodyArb,
         ownerArb,
-        async (method, path, query, body, owner) => {
+        servicesArb,
+        async (method, path, query, body, owner, services) => {
           const url = `https://origin.test${path}${query ? `?${query}` : ""}`;
-          const result = await verify(await sign(key, method, url, body, owner), [key]);
-          expect(result).toEqual({ ok: true, owner, keyId: key.id });
+          const result = await verify(await sign(key, method, url, body, owner, services), [key]);
+          expect(result).toEqual({ ok: true, owner, services, keyId: key.id });
         },
       ),
       { numRuns: 200 },
@@ -90,16 +100,31 @@ describe("request signing", () => {
       }),
       nonce: (s) => ({ ...s, headers: { ...s.headers, [Headers.nonce]: `${s.headers[Headers.nonce]}A` } }),
       bodyHash: (s) => ({ ...s, headers: { ...s.headers, [Headers.contentSha256]: "0".repeat(64) } }),
+      servicesWidened: (s) => ({ ...s, headers: { ...s.headers, [Headers.services]: "*" } }),
+      servicesAdded: (s) => ({
+        ...s,
+        headers: { ...s.headers, [Headers.services]: `${s.headers[Headers.services] ?? "aaa"},zzz` },
+      }),
+      servicesRemoved: (s) => {
+        const headers = { ...s.headers };
+        delete headers[Headers.services];
+        return { ...s, headers };
+      },
+      servicesReplaced: (s) => ({ ...s, headers: { ...s.headers, [Headers.services]: "other" } }),
     };
     await fc.assert(
       fc.asyncProperty(
         pathArb,
         bodyArb,
         ownerArb,
+        servicesArb,
         fc.constantFrom(...Object.keys(tamperings)),
-        async (path, body, owner, part) => {
-          const signed = await sign(key, "POST", `https://origin.test/v1${path}`, body, owner);
-          const result = await verify(tamperings[part]!(signed), [key]);
+        async (path, body, owner, services, part) => {
+          const signed = await sign(key, "POST", `https://origin.test/v1${path}`, body, owner, services);
+          const tampered = tamperings[part]!(signed);
+          // Some tamperings leave a list unchanged (removing an absent header, "*" over "*").
+          fc.pre(JSON.stringify(tampered) !== JSON.stringify(signed));
+          const result = await verify(tampered, [key]);
           expect(result.ok).toBe(false);
         },
       ),
@@ -172,7 +197,8 @@ describe("request signing", () => {
   it("rejects missing and malformed headers without throwing", async () => {
     const key = await importSigningKey(SECRET);
     const signed = await sign(key, "GET", "https://origin.test/v1/audit", "", "owner-1");
-    for (const name of Object.keys(signed.headers)) {
+    // x-chitty-services is optional (a token may name none); dropping it is tampering, tested above.
+    for (const name of Object.keys(signed.headers).filter((name) => name !== Headers.services)) {
       const headers = { ...signed.headers };
       delete headers[name];
       expect(await verify({ ...signed, headers }, [key])).toEqual({ ok: false, reason: "missing_headers" });
@@ -195,14 +221,100 @@ describe("request signing", () => {
   });
 });
 
+describe("the scheme's known answers (shared with the origin's node:crypto verifier)", () => {
+  for (const vector of SIGNING_VECTORS) {
+    it(`signs and verifies: ${vector.name}`, async () => {
+      const key = await importSigningKey(vector.secret);
+      expect(key.id).toBe(vector.keyId);
+      const headers = await signRequest({
+        method: vector.method,
+        url: vector.url,
+        body: vector.body,
+        owner: vector.owner,
+        services: vector.services,
+        key,
+        now: vector.timestamp,
+        nonce: vector.nonce,
+      });
+      expect(headers).toEqual(vectorHeaders(vector));
+      const result = await verify(
+        { method: vector.method, url: vector.url, body: vector.body, headers },
+        [key],
+        new MemoryNonceStore(),
+        vector.timestamp,
+      );
+      expect(result).toEqual({
+        ok: true,
+        owner: vector.owner,
+        services: vector.services,
+        keyId: vector.keyId,
+      });
+    });
+  }
+});
+
+describe("signatures dated before the process started", () => {
+  it("are refused after the signature checks out, and later ones pass", async () => {
+    const key = await importSigningKey(SECRET);
+    const signed = await sign(key, "GET", "https://origin.test/v1/audit", "", "owner-1");
+    const check = (notBeforeMs: number) =>
+      verifyRequest({
+        method: signed.method,
+        url: signed.url,
+        body: signed.body,
+        headers: new globalThis.Headers(signed.headers),
+        keys: [key],
+        nonces: new MemoryNonceStore(),
+        now: NOW + 5000,
+        notBeforeMs,
+      });
+    expect(await check(NOW + 1)).toEqual({ ok: false, reason: "predates_start" });
+    expect((await check(NOW)).ok).toBe(true);
+  });
+});
+
 describe("MemoryNonceStore", () => {
-  it("forgets expired nonces and refuses to drop live ones when full", () => {
-    const store = new MemoryNonceStore(2);
-    expect(store.remember("a", 1000, 0)).toBe(true);
-    expect(store.remember("b", 5000, 0)).toBe(true);
-    expect(() => store.remember("c", 5000, 500)).toThrow(NonceStoreFullError);
-    expect(store.remember("c", 5000, 2000)).toBe(true);
-    expect(store.size).toBe(2);
-    expect(store.remember("b", 5000, 2000)).toBe(false);
+  it("forgets expired nonces as time passes, without a size threshold", () => {
+    const store = new MemoryNonceStore();
+    for (let i = 0; i < 1000; i++) expect(store.remember(`n${i}`, i + 100, i)).toBe(true);
+    // Each call forgot what had expired by then: only the last 100 ms of nonces are held.
+    expect(store.size).toBeLessThanOrEqual(101);
+    expect(store.remember("n999", 2000, 1000)).toBe(false);
+    expect(store.remember("n0", 2000, 1000)).toBe(true);
+  });
+
+  it("holds a flat number of entries over a long run at a steady rate", () => {
+    const store = new MemoryNonceStore();
+    const sizes: number[] = [];
+    for (let ms = 0; ms < 600_000; ms += 10) {
+      store.remember(`n${ms}`, ms + 61_000, ms);
+      if (ms % 60_000 === 0) sizes.push(store.size);
+    }
+    expect(Math.max(...sizes.slice(2))).toBeLessThanOrEqual(6101);
+  });
+
+  it("never forgets a live nonce that arrived out of order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 500 })), {
+          maxLength: 200,
+        }),
+        (events) => {
+          const store = new MemoryNonceStore();
+          const live = new Map<string, number>();
+          let now = 0;
+          events.forEach(([ageMs, ttlMs], i) => {
+            now += 7;
+            const expiresAt = now - ageMs + ttlMs;
+            if (expiresAt <= now) return;
+            expect(store.remember(`n${i}`, expiresAt, now)).toBe(true);
+            live.set(`n${i}`, expiresAt);
+            for (const [nonce, at] of live) {
+              if (at > now) expect(store.remember(nonce, at, now)).toBe(false);
+            }
+          });
+        },
+      ),
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { AuditListResponseSchema, CredentialResponseSchema } from "@chittyconnect/contract";
 import { describe, expect, it } from "vitest";
 import { Scenario } from "./fake-origin.ts";
-import { bearer, call, jsonInit, mintToken, uniqueOwner } from "./helpers.ts";
+import { bearer, call, env, jsonInit, mintToken, uniqueOwner } from "./helpers.ts";
 
 const REQUEST = { service: "billing", credentialPath: "services/chittyid/service_token", purpose: "deploy" };
 
@@ -21,7 +21,7 @@ describe("credential routes through the signed origin", () => {
     expect(response.headers.get("cache-control")).toBe("no-store");
     const body = CredentialResponseSchema.parse(await response.json());
     expect(body.credentialPath).toBe(REQUEST.credentialPath);
-    expect(body.sealed ? undefined : body.value).toBe(`provision:${owner}:req-provision-1`);
+    expect(body.sealed ? undefined : body.value).toBe(`provision:${owner}:billing:req-provision-1`);
   });
 
   it("rotates with the rotate scope", async () => {
@@ -32,7 +32,7 @@ describe("credential routes through the signed origin", () => {
     );
     expect(response.status).toBe(200);
     const body = CredentialResponseSchema.parse(await response.json());
-    expect(body.sealed ? undefined : body.value).toMatch(new RegExp(`^rotate:${owner}:`));
+    expect(body.sealed ? undefined : body.value).toMatch(new RegExp(`^rotate:${owner}:billing:`));
   });
 
   it("reads the audit trail with limit and before forwarded and signed", async () => {
@@ -143,5 +143,58 @@ describe("origin failures", () => {
     const response = await provisionAs(Scenario.garbage);
     expect(response.status).toBe(502);
     expect(((await response.json()) as { code: string }).code).toBe("origin_bad_response");
+  });
+});
+
+describe("services bound to tokens", () => {
+  const problemCode = async (response: Response) => ((await response.json()) as { code: string }).code;
+
+  it("refuses a service the token is not bound to, for provision and rotate", async () => {
+    const token = await provisioner();
+    for (const route of ["provision", "rotate"]) {
+      const response = await call(
+        `/api/v1/credentials/${route}`,
+        jsonInit("POST", { ...REQUEST, service: "chittyid" }, bearer(token)),
+      );
+      expect(response.status).toBe(403);
+      expect(await problemCode(response)).toBe("service_not_allowed");
+    }
+  });
+
+  it("signs the token's services, not the caller's, into the hop", async () => {
+    const owner = uniqueOwner();
+    const { token } = await mintToken(owner, ["credentials:provision"], {
+      services: ["chittyid", "billing"],
+    });
+    const response = await call(
+      "/api/v1/credentials/provision",
+      jsonInit("POST", REQUEST, bearer(token, { "x-request-id": "req-services-1" })),
+    );
+    expect(response.status).toBe(200);
+    const body = CredentialResponseSchema.parse(await response.json());
+    expect(body.sealed ? undefined : body.value).toBe(`provision:${owner}:billing,chittyid:req-services-1`);
+  });
+
+  it('serves any service to a token minted with services ["*"]', async () => {
+    const { token } = await mintToken(uniqueOwner(), ["credentials:provision"], { services: ["*"] });
+    for (const service of ["billing", "chittyid", "anything-else"]) {
+      const response = await call(
+        "/api/v1/credentials/provision",
+        jsonInit("POST", { ...REQUEST, service }, bearer(token)),
+      );
+      expect(response.status).toBe(200);
+    }
+  });
+
+  it("refuses a token minted before service binding on credential routes, and keeps its audit reads", async () => {
+    const owner = uniqueOwner();
+    const { id, token } = await mintToken(owner, ["credentials:provision", "usage:read"]);
+    // What migration 0002 leaves on every token that existed before it.
+    await env.DB.prepare("UPDATE api_tokens SET services = NULL WHERE id = ?").bind(id).run();
+    const response = await call("/api/v1/credentials/provision", jsonInit("POST", REQUEST, bearer(token)));
+    expect(response.status).toBe(403);
+    expect(await problemCode(response)).toBe("token_services_missing");
+    const audit = await call("/api/v1/credentials/audit", { headers: bearer(token) });
+    expect(audit.status).toBe(200);
   });
 });

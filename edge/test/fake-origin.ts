@@ -71,7 +71,7 @@ function auditEntry(owner: string, seq: number, requestId: string) {
 }
 
 export function createFakeOrigin(): (request: Request) => Promise<Response> {
-  const nonces = new MemoryNonceStore(10_000);
+  const nonces = new MemoryNonceStore();
   let keys: Promise<SigningKey[]> | undefined;
 
   return async (request) => {
@@ -125,7 +125,7 @@ export function createFakeOrigin(): (request: Request) => Promise<Response> {
         credentialPath: input.credentialPath,
         sealed: false,
         // Echoes what the signature covered so tests can see the origin received it intact.
-        value: `${action}:${owner}:${requestId}${key}`,
+        value: `${action}:${owner}:${verified.services.join(",")}:${requestId}${key}`,
         lease: lease(),
       });
     }

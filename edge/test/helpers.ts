@@ -19,15 +19,21 @@ export interface MintedToken {
   token: string;
   owner: string;
   scopes: string[];
+  services: string[] | null;
   expiresAt: string | null;
 }
 
+/** Tokens with a credentials scope are bound to "billing" (the service tests ask for) unless told. */
 export async function mintToken(
   owner: string,
   scopes: string[],
-  extra: { label?: string; expiresInSeconds?: number } = {},
+  extra: { label?: string; expiresInSeconds?: number; services?: string[] } = {},
 ): Promise<MintedToken> {
-  const response = await call("/api/v1/admin/tokens", jsonInit("POST", { owner, scopes, ...extra }, ADMIN));
+  const services = scopes.some((scope) => scope.startsWith("credentials:")) ? { services: ["billing"] } : {};
+  const response = await call(
+    "/api/v1/admin/tokens",
+    jsonInit("POST", { owner, scopes, ...services, ...extra }, ADMIN),
+  );
   if (response.status !== 201) throw new Error(`mint failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as MintedToken;
 }

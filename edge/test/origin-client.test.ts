@@ -62,7 +62,10 @@ describe("OriginClient transport", () => {
         },
       },
     });
-    const result = await client.audit({ limit: 5 }, { owner: "owner-vpc", requestId: "req-vpc-00001" });
+    const result = await client.audit(
+      { limit: 5 },
+      { owner: "owner-vpc", services: ["billing"], requestId: "req-vpc-00001" },
+    );
     expect(result.entries).toEqual([]);
     expect(seen).toHaveLength(1);
     const sent = seen[0];
@@ -85,7 +88,7 @@ describe("OriginClient transport", () => {
         fetcher: { fetch: async () => answer },
       });
       const problem = await problemOf(
-        client.audit({ limit: 1 }, { owner: "owner-big", requestId: "req-0000001" }),
+        client.audit({ limit: 1 }, { owner: "owner-big", services: [], requestId: "req-0000001" }),
       );
       expect(problem.status).toBe(502);
       expect(problem.code).toBe("origin_bad_response");

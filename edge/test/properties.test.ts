@@ -187,7 +187,7 @@ describe("origin request signing", () => {
               },
             },
           });
-          const ctx = { owner, requestId: "req-prop-0001" };
+          const ctx = { owner, services: ["svc"], requestId: "req-prop-0001" };
           await client.audit({ limit, before }, ctx);
           expect(verified).toBe(true);
           verified = false;

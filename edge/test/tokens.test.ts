@@ -19,6 +19,38 @@ describe("admin token API", () => {
     expect(row?.label).toBe("ci");
   });
 
+  it("binds credential tokens to the services named at mint, and lists them", async () => {
+    const owner = uniqueOwner();
+    const minted = await mintToken(owner, ["credentials:rotate"], { services: ["chittyid", "billing"] });
+    expect(minted.services).toEqual(["billing", "chittyid"]);
+    const reader = await mintToken(owner, ["usage:read"]);
+    expect(reader.services).toBeNull();
+    const listed = await call(`/api/v1/admin/tokens?owner=${owner}`, { headers: ADMIN });
+    const { tokens } = (await listed.json()) as { tokens: { id: string; services: string[] | null }[] };
+    expect(tokens.map((token) => [token.id, token.services])).toEqual([
+      [minted.id, ["billing", "chittyid"]],
+      [reader.id, null],
+    ]);
+  });
+
+  it.each([
+    ["no services with a credentials scope", { scopes: ["credentials:provision"] }],
+    ["an empty list", { scopes: ["credentials:provision"], services: [] }],
+    ['"*" beside a name', { scopes: ["credentials:provision"], services: ["*", "billing"] }],
+    ["a repeated service", { scopes: ["credentials:rotate"], services: ["billing", "billing"] }],
+    ["a malformed name", { scopes: ["credentials:rotate"], services: ["Billing!"] }],
+    ["services without a credentials scope", { scopes: ["usage:read"], services: ["billing"] }],
+  ])("refuses to mint with %s", async (_case, body) => {
+    const response = await call(
+      "/api/v1/admin/tokens",
+      jsonInit("POST", { owner: uniqueOwner(), ...body }, ADMIN),
+    );
+    expect(response.status).toBe(400);
+    const problem = (await response.json()) as { code: string; errors: { path: string }[] };
+    expect(problem.code).toBe("validation_failed");
+    expect(problem.errors.map((error) => error.path.split(".")[0])).toContain("services");
+  });
+
   it("lists tokens for an owner without hashes or tokens, paged", async () => {
     const owner = uniqueOwner();
     const ids = [];

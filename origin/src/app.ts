@@ -1,10 +1,8 @@
 import {
-  importSigningKey,
   isJsonMediaType,
   MemoryNonceStore,
   type NonceStore,
   readRequestLimited,
-  type SigningKey,
   unsupportedMediaType,
 } from "@chittyconnect/contract";
 import { Hono } from "hono";
@@ -14,19 +12,18 @@ import type { CredentialService } from "./credentials/service.ts";
 import { accessMiddleware, signatureMiddleware } from "./http/auth.ts";
 import type { OriginEnv } from "./http/env.ts";
 import { notFound, onError } from "./http/errors.ts";
+import { importNodeSigningKey, type NodeSigningKey } from "./http/node-signing.ts";
 import { observe } from "./http/observe.ts";
 import { credentialRoutes, operationalRoutes } from "./http/routes.ts";
 import type { Logger } from "./logger.ts";
 import type { OriginMetrics } from "./metrics.ts";
-
-/** Bound on remembered nonces: at the default 60 s window this allows ~1,600 signed requests/s. */
-export const DEFAULT_MAX_NONCES = 100_000;
 
 export interface OriginAppOptions {
   config: OriginConfig;
   logger: Logger;
   metrics: OriginMetrics;
   credentials: CredentialService;
+  /** Shared (Redis) in production with replicas; a fresh in-memory store otherwise. */
   nonces?: NonceStore;
   /** Clock in milliseconds; tests move it to check the signature window. */
   now?: () => number;
@@ -36,9 +33,9 @@ export interface OriginAppOptions {
 
 export type OriginApp = Hono<OriginEnv>;
 
-export async function signingKeys(config: OriginConfig): Promise<SigningKey[]> {
-  const keys = [await importSigningKey(config.EDGE_SIGNING_KEY)];
-  if (config.EDGE_SIGNING_KEY_PREVIOUS) keys.push(await importSigningKey(config.EDGE_SIGNING_KEY_PREVIOUS));
+export function signingKeys(config: OriginConfig): NodeSigningKey[] {
+  const keys = [importNodeSigningKey(config.EDGE_SIGNING_KEY)];
+  if (config.EDGE_SIGNING_KEY_PREVIOUS) keys.push(importNodeSigningKey(config.EDGE_SIGNING_KEY_PREVIOUS));
   return keys;
 }
 
@@ -59,6 +56,7 @@ function accessVerifierFrom(config: OriginConfig): AccessVerifier | undefined {
 export async function createOriginApp(options: OriginAppOptions): Promise<OriginApp> {
   const { config, logger, metrics, credentials } = options;
   const access = options.access ?? accessVerifierFrom(config);
+  const now = options.now ?? Date.now;
   const app = new Hono<OriginEnv>();
   app.use("*", observe(logger, metrics));
   app.use("/v1/*", async (c, next) => {
@@ -69,10 +67,13 @@ export async function createOriginApp(options: OriginAppOptions): Promise<Origin
   app.use(
     "/v1/*",
     signatureMiddleware({
-      keys: await signingKeys(config),
-      nonces: options.nonces ?? new MemoryNonceStore(DEFAULT_MAX_NONCES),
+      keys: signingKeys(config),
+      nonces: options.nonces ?? new MemoryNonceStore(),
       windowSeconds: config.SIGNATURE_WINDOW_SECONDS,
-      now: options.now ?? Date.now,
+      now,
+      // Whatever a predecessor (or, with a shared store, a Redis that lost its data) accepted was
+      // signed before this process started, give or take the edge's clock running ahead.
+      notBeforeMs: now() + config.CLOCK_SKEW_MS,
     }),
   );
   app.use("/v1/*", async (c, next) => {

@@ -30,6 +30,16 @@ export const OriginEnvSchema = z
       .optional()
       .or(z.literal("").transform(() => undefined)),
     SIGNATURE_WINDOW_SECONDS: z.coerce.number().int().min(5).max(600).default(60),
+    /**
+     * How far the edge's clock may run ahead of this host's. For this long after start the origin
+     * refuses signatures (503 origin_starting): its predecessor may have accepted them.
+     */
+    CLOCK_SKEW_MS: z.coerce.number().int().min(0).max(30_000).default(1000),
+    /** Shared nonce store (Redis or Valkey) for two or more replicas; in memory when unset. */
+    REDIS_URL: z
+      .url({ protocol: /^rediss?$/, error: "REDIS_URL must be a redis:// or rediss:// URL" })
+      .optional()
+      .or(z.literal("").transform(() => undefined)),
     /** When both are set, every request must also carry a valid Cloudflare Access JWT. */
     ACCESS_JWKS_URL: optionalUrl,
     ACCESS_AUDIENCE: z.string().optional(),

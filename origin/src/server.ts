@@ -5,6 +5,7 @@ import type { OriginConfig } from "./config.ts";
 import type { CredentialService } from "./credentials/service.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type OriginMetrics } from "./metrics.ts";
+import { RedisNonceStore } from "./replay/redis-store.ts";
 
 /** Slow-client limits: the tunnel keeps connections alive, attackers should not hold them. */
 export const SERVER_TIMEOUTS = {
@@ -47,7 +48,14 @@ export async function startOrigin(options: StartOriginOptions): Promise<RunningO
   const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL });
   const metrics = createMetrics();
   const credentials = options.credentials ?? (await defaultCredentials(config, logger, metrics));
-  const app = await createOriginApp({ config, logger, metrics, credentials });
+  let nonces: RedisNonceStore | undefined;
+  try {
+    nonces = config.REDIS_URL ? await RedisNonceStore.connect({ url: config.REDIS_URL, logger }) : undefined;
+  } catch (error) {
+    await credentials.close();
+    throw error;
+  }
+  const app = await createOriginApp({ config, logger, metrics, credentials, ...(nonces ? { nonces } : {}) });
   // Connect only starts syncing after its first authenticated request, so poke it at boot
   // rather than on the first client call; warmUp never throws.
   void credentials.warmUp();
@@ -62,6 +70,7 @@ export async function startOrigin(options: StartOriginOptions): Promise<RunningO
       });
     });
   } catch (error) {
+    nonces?.close();
     await credentials.close();
     throw error;
   }
@@ -90,6 +99,7 @@ export async function startOrigin(options: StartOriginOptions): Promise<RunningO
           resolve();
         });
       });
+      nonces?.close();
       await credentials.close();
     })();
     return closing;

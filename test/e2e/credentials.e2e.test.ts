@@ -22,7 +22,12 @@ async function mint(scopes: string[], owner = OWNER): Promise<string> {
   const response = await fetch(`${stack.edgeUrl}/api/v1/admin/tokens`, {
     method: "POST",
     headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ owner, scopes }),
+    // Credential tokens are bound to the one service these tests ask for.
+    body: JSON.stringify({
+      owner,
+      scopes,
+      ...(scopes.some((scope) => scope.startsWith("credentials:")) ? { services: ["chittyid"] } : {}),
+    }),
   });
   expect(response.status).toBe(201);
   return ((await response.json()) as { token: string }).token;
@@ -150,7 +155,7 @@ describe("end to end: npm start's stack, driven over HTTP", () => {
     const key = await importSigningKey(stack.secrets().edgeSigningKey);
     const headers = {
       "content-type": "application/json",
-      ...(await signRequest({ method: "POST", url, body, owner: OWNER, key })),
+      ...(await signRequest({ method: "POST", url, body, owner: OWNER, services: ["chittyid"], key })),
     };
     expect((await fetch(url, { method: "POST", headers, body })).status).toBe(200);
     await expectProblem(await fetch(url, { method: "POST", headers, body }), 401);

@@ -1,11 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CredentialResponseSchema, type SigningKey } from "@chittyconnect/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningConnectServer, startConnectServer } from "../../dev/src/connect/server.ts";
-import { MAX_BODY_BYTES, RATE_LIMIT } from "../../nginx/render.ts";
+import { GLOBAL_RATE_LIMIT, MAX_BODY_BYTES, RATE_LIMIT } from "../../nginx/render.ts";
 import { parseOriginConfig } from "../../origin/src/config.ts";
 import { createLogger } from "../../origin/src/logger.ts";
 import { type RunningOrigin, startOrigin } from "../../origin/src/server.ts";
@@ -24,6 +26,8 @@ if (!nginxBinary) console.warn("nginx tests skipped: no nginx binary (apt-get in
 const CONNECT_TOKEN = "connect-token-for-nginx-tests";
 const SIGNING_SECRET = "edge-signing-secret-for-nginx-tests-0123456789";
 const OWNER = "01-C-TEST-0001-P-2501-A-X";
+const OWNER_A = "01-C-TEST-000A-P-2501-A-X";
+const OWNER_B = "01-C-TEST-000B-P-2501-A-X";
 const CREDENTIAL = {
   service: "chittyid",
   credentialPath: "services/chittyid/service_token",
@@ -145,36 +149,41 @@ describe.skipIf(!nginxBinary)("nginx in front of the origin", () => {
     expect(proxy.count("/v1/credentials/provision")).toBe(before);
   });
 
-  it("limits one client to 100 credential requests a minute while another is still served", async () => {
+  it("limits one owner to 100 credential requests a minute while another owner is still served", async () => {
     expect(RATE_LIMIT.perMinute).toBe(100);
-    const call = (clientIp: string) =>
-      fetch(`${nginx.url}/v1/audit`, { headers: { "cf-connecting-ip": clientIp } }).then(async (response) => {
-        await response.arrayBuffer();
-        return response;
-      });
-    // Sent at once so the bucket cannot refill (one request per 600 ms) during the burst.
-    const first100 = await Promise.all(Array.from({ length: 100 }, () => call("203.0.113.10")));
-    expect(first100.filter((response) => response.status === 429)).toHaveLength(0);
+    // Every request comes through the tunnel from the same connector and client address.
+    const tunnel = { "cf-connecting-ip": "203.0.113.10" };
+    const send = (init: Awaited<ReturnType<typeof signedInit>>, url: string) =>
+      fetch(url, init).then(async (response) => ({ response, body: await response.text() }));
+    // Signed first, then sent at once, so the bucket (one request per 600 ms) has next to no time
+    // to refill while A's 101 requests arrive.
+    const auditUrl = `${nginx.url}/v1/audit?limit=1`;
+    const inits = await Promise.all(
+      Array.from({ length: 101 }, () => signedInit(auditUrl, { key, owner: OWNER_A, headers: tunnel })),
+    );
+    const burst = await Promise.all(inits.map((init) => send(init, auditUrl)));
+    const served = burst.filter(({ response }) => response.status === 200);
+    const refused = burst.filter(({ response }) => response.status === 429);
+    expect(served.length).toBeGreaterThanOrEqual(100);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(served.length + refused.length).toBe(101);
 
-    const limited = await call("203.0.113.10");
-    expect(limited.status).toBe(429);
+    const limited = refused[0]?.response as Response;
     expect(limited.headers.get("content-type")).toBe("application/problem+json");
     expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
-
-    const other = await call("203.0.113.20");
-    expect(other.status).not.toBe(429);
-    expect(other.status).toBe(401);
-  });
-
-  it("names the rate-limited problem in an RFC 9457 body", async () => {
-    const response = await fetch(`${nginx.url}/v1/audit`, {
-      headers: { "cf-connecting-ip": "203.0.113.10" },
-    });
-    expect(response.status).toBe(429);
-    const problem = (await response.json()) as Record<string, unknown>;
-    expect(problem).toMatchObject({ status: 429, title: "Too many requests" });
+    const problem = JSON.parse(refused[0]?.body ?? "") as Record<string, unknown>;
+    expect(problem).toMatchObject({ status: 429, title: "Too many requests", code: "rate_limited" });
     expect(typeof problem.type).toBe("string");
     expect(typeof problem.requestId).toBe("string");
+
+    const other = await signedFetch(`${nginx.url}/v1/credentials/provision`, {
+      key,
+      owner: OWNER_B,
+      body: CREDENTIAL,
+      headers: tunnel,
+    });
+    expect(other.status).toBe(200);
+    expect(CredentialResponseSchema.parse(await other.json()).credentialPath).toBe(CREDENTIAL.credentialPath);
   });
 
   it("keeps /metrics and unknown routes off the tunnel with problem+json 404s", async () => {
@@ -215,5 +224,45 @@ describe.skipIf(!nginxBinary)("nginx in front of the origin", () => {
     expect(log).not.toContain(value);
     expect(log).not.toContain(signature);
     expect(log).not.toContain("limit=3");
+  });
+});
+
+describe.skipIf(!nginxBinary)("nginx's global ceiling", () => {
+  let dir: string;
+  let upstream: Server;
+  let nginx: RunningNginx;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "chitty-nginx-global-"));
+    // The ceiling is nginx's alone: a bare upstream that answers 200 is enough behind it.
+    upstream = createServer((_req, res) => res.end("{}"));
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const { port } = upstream.address() as AddressInfo;
+    nginx = await startNginx(nginxBinary ?? "", dir, { upstream: `127.0.0.1:${port}` });
+  });
+
+  afterAll(async () => {
+    await nginx?.close();
+    upstream?.closeAllConnections();
+    await new Promise((resolve) => upstream?.close(resolve));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("limits all owners together once their sum passes the ceiling, each owner within its own share", async () => {
+    const owners = GLOBAL_RATE_LIMIT.burst + 60;
+    const statuses = await Promise.all(
+      Array.from({ length: owners }, (_, i) =>
+        fetch(`${nginx.url}/v1/audit`, { headers: { "x-chitty-owner": `owner-${i}` } }).then(
+          async (response) => {
+            await response.arrayBuffer();
+            return response.status;
+          },
+        ),
+      ),
+    );
+    // One request per owner: no owner's own bucket is near its limit, so every 429 is the ceiling's.
+    const limited = statuses.filter((status) => status === 429).length;
+    expect(limited).toBeGreaterThan(0);
+    expect(statuses.length - limited).toBeGreaterThanOrEqual(GLOBAL_RATE_LIMIT.burst + 1);
   });
 });

@@ -27,7 +27,8 @@ export function renderBanner(input: {
     `   dev 1Password Connect ${input.connectUrl}`,
     `   audit log             ${input.auditLog}`,
     "",
-    ` Token for owner ${input.owner} (credentials:provision, credentials:rotate, usage:read; valid 30 days):`,
+    ` Token for owner ${input.owner} (credentials:provision, credentials:rotate, usage:read;`,
+    "   bound to the service chittyid; valid 30 days):",
     `   ${token}`,
     "",
     " Provision a credential through the edge:",
@@ -43,7 +44,7 @@ export function renderBanner(input: {
     "",
     " Mint more tokens with the admin token:",
     `   curl -s ${edgeUrl}/api/v1/admin/tokens -H 'Authorization: Bearer ${input.adminToken}' \\`,
-    `     -H 'Content-Type: application/json' -d '{"owner":"${input.owner}","scopes":["credentials:provision"]}'`,
+    `     -H 'Content-Type: application/json' -d '{"owner":"${input.owner}","scopes":["credentials:provision"],"services":["chittyid"]}'`,
     "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━",
     "",
   ];

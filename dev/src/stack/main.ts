@@ -81,6 +81,8 @@ async function main(settings: StackSettings): Promise<void> {
       AUDIT_HMAC_KEY: secrets.auditHmacKey,
       POLICY_FILE: join(repoRoot, "origin/fixtures/policy.yaml"),
       AUDIT_LOG_FILE: auditLog,
+      // Edge and origin share this machine's clock.
+      CLOCK_SKEW_MS: "0",
     },
   });
   running.push(origin);
@@ -188,6 +190,7 @@ async function main(settings: StackSettings): Promise<void> {
     body: JSON.stringify({
       owner: settings.STACK_OWNER,
       scopes: ["credentials:provision", "credentials:rotate", "usage:read"],
+      services: ["chittyid"],
       label: "local stack banner",
       expiresInSeconds: 30 * 24 * 3600,
     }),

@@ -1,4 +1,4 @@
-import { OwnerIdSchema, ProblemError, validationProblem } from "@chittyconnect/contract";
+import { OwnerIdSchema, ProblemError, TokenServicesSchema, validationProblem } from "@chittyconnect/contract";
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
@@ -11,7 +11,7 @@ import {
   tokenMaxLifetimeSeconds,
 } from "./admin-policy.ts";
 import { unauthorized } from "./bearer.ts";
-import { ScopeListSchema } from "./scopes.ts";
+import { type Scope, ScopeListSchema } from "./scopes.ts";
 import type { TokenRecord } from "./token-store.ts";
 import { InvalidCursorError, TokenStore } from "./token-store.ts";
 
@@ -23,8 +23,34 @@ export const MintTokenRequestSchema = z
     /** Omitted: TOKEN_MAX_LIFETIME_SECONDS. Above it only with allowLongLived. */
     expiresInSeconds: z.number().int().min(60).max(ONE_YEAR_SECONDS).optional(),
     allowLongLived: z.boolean().optional(),
+    services: TokenServicesSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(requireServicesForCredentials);
+
+const CREDENTIAL_SCOPES: readonly Scope[] = ["credentials:provision", "credentials:rotate"];
+
+/** A token that can fetch or rotate credentials names the services it acts for; others name none. */
+function requireServicesForCredentials(
+  input: { scopes: Scope[]; services?: string[] | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const needsServices = input.scopes.some((scope) => CREDENTIAL_SCOPES.includes(scope));
+  if (needsServices && input.services === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["services"],
+      message: 'required with a credentials:* scope: the services this token acts for, or ["*"]',
+    });
+  }
+  if (!needsServices && input.services !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["services"],
+      message: "only tokens with a credentials:* scope are bound to services",
+    });
+  }
+}
 
 export const ListTokensQuerySchema = z.object({
   owner: OwnerIdSchema.optional(),
@@ -63,6 +89,7 @@ function publicView(record: TokenRecord) {
     id: record.id,
     owner: record.owner,
     scopes: record.scopes,
+    services: record.services,
     label: record.label,
     createdAt: record.createdAt,
     expiresAt: record.expiresAt,
@@ -79,7 +106,14 @@ export const adminRoutes = new Hono<AppEnv>()
     const expiresInSeconds = tokenLifetimeSeconds(input, maxSeconds);
     const { token, record } = await new TokenStore(c.env.DB).mint({ ...input, expiresInSeconds });
     return c.json(
-      { id: record.id, token, owner: record.owner, scopes: record.scopes, expiresAt: record.expiresAt },
+      {
+        id: record.id,
+        token,
+        owner: record.owner,
+        scopes: record.scopes,
+        services: record.services,
+        expiresAt: record.expiresAt,
+      },
       201,
       { "cache-control": "no-store" },
     );

@@ -1,4 +1,4 @@
-import { Headers, ProblemError } from "@chittyconnect/contract";
+import { Headers, ProblemError, servicesAllow } from "@chittyconnect/contract";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import type { Scope } from "./scopes.ts";
@@ -9,6 +9,8 @@ export interface AuthContext {
   tokenId: string;
   owner: string;
   scopes: readonly Scope[];
+  /** The services the token is bound to; [] when it names none. */
+  services: readonly string[];
 }
 
 // One message for every rejected token, so callers cannot probe which tokens exist or were revoked.
@@ -54,7 +56,12 @@ export const bearerAuth = createMiddleware<AppEnv>(async (c, next) => {
       detail: "The X-ChittyID header does not match the token's owner.",
     });
   }
-  c.set("auth", { tokenId: record.id, owner: record.owner, scopes: record.scopes });
+  c.set("auth", {
+    tokenId: record.id,
+    owner: record.owner,
+    scopes: record.scopes,
+    services: record.services ?? [],
+  });
   await next();
 });
 
@@ -73,4 +80,28 @@ export function requireScope(...scopes: [Scope, ...Scope[]]) {
     }
     await next();
   });
+}
+
+/**
+ * The request's `service` must be one the token is bound to. A token bound to none holds a
+ * credentials scope only because it was minted before tokens named their services.
+ */
+export function requireService(auth: AuthContext, service: string): void {
+  if (auth.services.length === 0) {
+    throw new ProblemError({
+      status: 403,
+      code: "token_services_missing",
+      title: "Forbidden",
+      detail:
+        "This token is bound to no service (it predates service binding); mint a new one with `services`.",
+    });
+  }
+  if (!servicesAllow(auth.services, service)) {
+    throw new ProblemError({
+      status: 403,
+      code: "service_not_allowed",
+      title: "Forbidden",
+      detail: `This token is not bound to the service ${JSON.stringify(service)}.`,
+    });
+  }
 }

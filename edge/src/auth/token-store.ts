@@ -1,4 +1,4 @@
-import { fromBase64Url, toBase64Url, utf8 } from "@chittyconnect/contract";
+import { fromBase64Url, TokenServicesSchema, toBase64Url, utf8 } from "@chittyconnect/contract";
 import type { Scope } from "./scopes.ts";
 import { ScopeListSchema } from "./scopes.ts";
 import { generateToken, hashToken } from "./token-format.ts";
@@ -7,6 +7,8 @@ export interface TokenRecord {
   id: string;
   owner: string;
   scopes: Scope[];
+  /** The services the token may act for; null when bound to none (see migration 0002). */
+  services: string[] | null;
   label: string | null;
   createdAt: string;
   expiresAt: string | null;
@@ -17,6 +19,7 @@ export interface TokenRecord {
 export interface MintInput {
   owner: string;
   scopes: Scope[];
+  services?: string[] | undefined;
   label?: string | undefined;
   expiresInSeconds?: number | undefined;
 }
@@ -30,6 +33,7 @@ interface TokenRow {
   id: string;
   owner: string;
   scopes: string;
+  services: string | null;
   label: string | null;
   created_at: string;
   expires_at: string | null;
@@ -37,7 +41,7 @@ interface TokenRow {
   last_used_at: string | null;
 }
 
-const COLUMNS = "id, owner, scopes, label, created_at, expires_at, revoked_at, last_used_at";
+const COLUMNS = "id, owner, scopes, services, label, created_at, expires_at, revoked_at, last_used_at";
 // last_used_at is a hint for operators; writing it on every request would make each call a D1 write.
 const LAST_USED_GRANULARITY_MS = 60_000;
 
@@ -48,12 +52,24 @@ function toRecord(row: TokenRow): TokenRecord {
     owner: row.owner,
     // A row with unreadable scopes grants nothing rather than failing every request.
     scopes: scopes.success ? scopes.data : [],
+    services: parseServices(row.services),
     label: row.label,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
   };
+}
+
+/** A row with an unreadable list is bound to no service rather than to whatever it seems to say. */
+function parseServices(text: string | null): string[] | null {
+  if (text === null) return null;
+  try {
+    const parsed = TokenServicesSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Keyset cursor over (created_at, id): stable under concurrent inserts, unlike an offset. */
@@ -91,6 +107,7 @@ export class TokenStore {
       id: `tok_${crypto.randomUUID()}`,
       owner: input.owner,
       scopes: input.scopes,
+      services: input.services ?? null,
       label: input.label ?? null,
       createdAt: new Date(now).toISOString(),
       expiresAt:
@@ -102,13 +119,14 @@ export class TokenStore {
     };
     await this.#db
       .prepare(
-        "INSERT INTO api_tokens (id, token_hash, owner, scopes, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO api_tokens (id, token_hash, owner, scopes, services, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       )
       .bind(
         record.id,
         await hashToken(token),
         record.owner,
         JSON.stringify(record.scopes),
+        record.services === null ? null : JSON.stringify(record.services),
         record.label,
         record.createdAt,
         record.expiresAt,

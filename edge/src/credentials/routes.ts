@@ -6,7 +6,7 @@ import {
   validationProblem,
 } from "@chittyconnect/contract";
 import { Hono } from "hono";
-import { requireScope } from "../auth/bearer.ts";
+import { type AuthContext, requireScope, requireService } from "../auth/bearer.ts";
 import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
 import { OriginClient } from "../origin/client.ts";
@@ -22,22 +22,25 @@ export const credentialRoutes = new Hono<AppEnv>()
   .post("/provision", requireScope("credentials:provision"), async (c) => {
     const idempotencyKey = idempotencyKeyFrom(c.req.header(IDEMPOTENCY_KEY_HEADER));
     const input = { ...(await readJsonBody(c.req.raw, ProvisionRequestSchema)), idempotencyKey };
-    const result = await OriginClient.fromEnv(c.env).provision(input, callContext(c.get("auth").owner, c));
+    requireService(c.get("auth"), input.service);
+    const result = await OriginClient.fromEnv(c.env).provision(input, callContext(c.get("auth"), c));
     return c.json(result, 200, NO_STORE);
   })
   .post("/rotate", requireScope("credentials:rotate"), async (c) => {
     const idempotencyKey = idempotencyKeyFrom(c.req.header(IDEMPOTENCY_KEY_HEADER));
     const input = { ...(await readJsonBody(c.req.raw, RotateRequestSchema)), idempotencyKey };
-    const result = await OriginClient.fromEnv(c.env).rotate(input, callContext(c.get("auth").owner, c));
+    requireService(c.get("auth"), input.service);
+    const result = await OriginClient.fromEnv(c.env).rotate(input, callContext(c.get("auth"), c));
     return c.json(result, 200, NO_STORE);
   })
   .get("/audit", requireScope("credentials:provision", "usage:read"), async (c) => {
     const query = AuditQuerySchema.safeParse(c.req.query());
     if (!query.success) throw validationProblem(query.error, "Invalid query");
-    const result = await OriginClient.fromEnv(c.env).audit(query.data, callContext(c.get("auth").owner, c));
+    const result = await OriginClient.fromEnv(c.env).audit(query.data, callContext(c.get("auth"), c));
     return c.json(result, 200, NO_STORE);
   });
 
-function callContext(owner: string, c: { get(key: "requestId"): string }) {
-  return { owner, requestId: c.get("requestId") };
+/** The owner and services travel in the signed hop; the origin's policy trusts nothing else. */
+function callContext(auth: AuthContext, c: { get(key: "requestId"): string }) {
+  return { owner: auth.owner, services: auth.services, requestId: c.get("requestId") };
 }

@@ -38,6 +38,8 @@ export interface OriginClientOptions {
 
 export interface CallContext {
   owner: string;
+  /** The token's services, signed with the owner. */
+  services: readonly string[];
   requestId: string;
 }
 
@@ -113,7 +115,14 @@ export class OriginClient {
     const url = this.#url(pathWithQuery);
     const body = payload === undefined ? undefined : utf8(JSON.stringify(payload));
     const key = await importSigningKey(this.#options.signingSecret);
-    const signed = await signRequest({ method, url, body: body ?? "", owner: ctx.owner, key });
+    const signed = await signRequest({
+      method,
+      url,
+      body: body ?? "",
+      owner: ctx.owner,
+      services: ctx.services,
+      key,
+    });
     const headers = { ...this.#baseHeaders(ctx.requestId), ...signed };
     if (body !== undefined) headers["content-type"] = "application/json";
     const { response, bytes } = await this.#exchange(

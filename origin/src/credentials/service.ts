@@ -25,6 +25,8 @@ import { importRecipientKey, type SealingKey, sealValue } from "./seal.ts";
 
 export interface CredentialCaller {
   owner: string;
+  /** The services the caller's token is bound to, as the edge signed them. */
+  services: readonly string[];
   requestId: string;
 }
 
@@ -96,6 +98,25 @@ const auditUnavailable = () =>
     headers: { "retry-after": "5" },
   });
 
+const DENIALS = {
+  service_not_granted: {
+    reason: "the token is not bound to this service",
+    problem: {
+      code: "service_not_allowed",
+      title: "Service not allowed",
+      detail: "The token is not bound to the service this request names.",
+    },
+  },
+  no_rule: {
+    reason: "no policy rule allows this request",
+    problem: {
+      code: "policy_denied",
+      title: "Denied by policy",
+      detail: "No policy rule allows this owner, service, action, path and purpose.",
+    },
+  },
+} as const;
+
 interface HandlerDeps {
   config: OriginConfig;
   policy: Policy;
@@ -144,16 +165,16 @@ class CredentialHandler {
       sealed: request.recipientPublicKey !== undefined,
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     };
-    const decision = evaluatePolicy(policy, { ...base, path: request.credentialPath });
+    const decision = evaluatePolicy(policy, {
+      ...base,
+      grantedServices: caller.services,
+      path: request.credentialPath,
+    });
     if (!decision.allowed) {
-      await this.#record({ ...base, outcome: "denied", reason: "no policy rule allows this request" });
+      const denial = DENIALS[decision.reason];
+      await this.#record({ ...base, outcome: "denied", reason: denial.reason });
       metrics.credentialOutcomes.inc({ action, outcome: "denied" });
-      throw new ProblemError({
-        status: 403,
-        code: "policy_denied",
-        title: "Denied by policy",
-        detail: "No policy rule allows this owner, service, action, path and purpose.",
-      });
+      throw new ProblemError({ status: 403, ...denial.problem });
     }
 
     const ticket: IdempotencyTicket | undefined =

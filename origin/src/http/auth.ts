@@ -1,14 +1,15 @@
 import {
   Headers,
   type NonceStore,
-  NonceStoreFullError,
+  NonceStoreUnavailableError,
   ProblemError,
-  type SigningKey,
-  verifyRequest,
+  type VerifyResult,
+  verifySignedRequest,
 } from "@chittyconnect/contract";
 import type { MiddlewareHandler } from "hono";
 import type { AccessVerifier } from "../access/verifier.ts";
 import type { OriginEnv } from "./env.ts";
+import { type NodeSigningKey, nodeCryptoSuite } from "./node-signing.ts";
 
 /** One answer for every authentication failure, so callers cannot probe which check failed. */
 export function unauthenticated(): ProblemError {
@@ -42,36 +43,52 @@ export function accessMiddleware(verifier: AccessVerifier): MiddlewareHandler<Or
 }
 
 export interface SignatureOptions {
-  keys: readonly SigningKey[];
+  keys: readonly NodeSigningKey[];
   nonces: NonceStore;
   windowSeconds: number;
   now: () => number;
+  /** Signatures dated before this (ms) are refused: see CLOCK_SKEW_MS. */
+  notBeforeMs: number;
 }
 
 /** Verifies the edge's request signature over the body bytes read earlier by the body middleware. */
 export function signatureMiddleware(options: SignatureOptions): MiddlewareHandler<OriginEnv> {
   return async (c, next) => {
-    let result: Awaited<ReturnType<typeof verifyRequest>>;
+    let result: VerifyResult;
     try {
-      result = await verifyRequest({
-        method: c.req.method,
-        url: c.req.url,
-        headers: c.req.raw.headers,
-        body: c.var.body,
-        keys: options.keys,
-        nonces: options.nonces,
-        windowSeconds: options.windowSeconds,
-        now: options.now(),
-      });
+      result = await verifySignedRequest(
+        {
+          method: c.req.method,
+          url: c.req.url,
+          headers: c.req.raw.headers,
+          body: c.var.body,
+          keys: options.keys,
+          nonces: options.nonces,
+          windowSeconds: options.windowSeconds,
+          now: options.now(),
+          notBeforeMs: options.notBeforeMs,
+        },
+        nodeCryptoSuite,
+      );
     } catch (error) {
-      if (!(error instanceof NonceStoreFullError)) throw error;
-      c.var.log.error("nonce store full; refusing signed requests until entries expire");
+      if (!(error instanceof NonceStoreUnavailableError)) throw error;
+      c.var.log.error("nonce store unavailable; refusing signed requests");
       throw new ProblemError({
         status: 503,
-        code: "overloaded",
-        title: "Service overloaded",
-        detail: "Too many requests in the signature window; retry shortly.",
-        headers: { "retry-after": String(options.windowSeconds) },
+        code: "replay_store_unavailable",
+        title: "Service unavailable",
+        detail: "The origin cannot check for replayed requests right now; retry shortly.",
+        headers: { "retry-after": "2" },
+      });
+    }
+    if (!result.ok && result.reason === "predates_start") {
+      c.var.log.warn({ reason: result.reason }, "request signature rejected");
+      throw new ProblemError({
+        status: 503,
+        code: "origin_starting",
+        title: "Service unavailable",
+        detail: "The origin has just started and refuses requests signed before then; retry shortly.",
+        headers: { "retry-after": "1" },
       });
     }
     if (!result.ok) {
@@ -79,6 +96,7 @@ export function signatureMiddleware(options: SignatureOptions): MiddlewareHandle
       throw unauthenticated();
     }
     c.set("owner", result.owner);
+    c.set("services", result.services);
     await next();
   };
 }

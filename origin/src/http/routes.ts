@@ -21,12 +21,12 @@ export function credentialRoutes(credentials: CredentialService): Hono<OriginEnv
   const routes = new Hono<OriginEnv>();
   routes.post("/credentials/provision", async (c) => {
     const request = parseBody(OriginCredentialRequestSchema, c.var.body);
-    const caller = { owner: c.var.owner, requestId: c.var.requestId };
+    const caller = { owner: c.var.owner, services: c.var.services, requestId: c.var.requestId };
     return c.json(await credentials.provision(caller, request), 200, { "cache-control": "no-store" });
   });
   routes.post("/credentials/rotate", async (c) => {
     const request = parseBody(OriginCredentialRequestSchema, c.var.body);
-    const caller = { owner: c.var.owner, requestId: c.var.requestId };
+    const caller = { owner: c.var.owner, services: c.var.services, requestId: c.var.requestId };
     return c.json(await credentials.rotate(caller, request), 200, { "cache-control": "no-store" });
   });
   routes.get("/audit", async (c) => {

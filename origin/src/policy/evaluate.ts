@@ -1,20 +1,34 @@
+import { servicesAllow } from "@chittyconnect/contract";
 import type { Policy } from "./schema.ts";
 
 export type PolicyAction = "provision" | "rotate";
 
 export interface PolicyRequest {
+  /** Signed by the edge: the token's owner. */
   owner: string;
+  /** The service the request names; it counts only when the token is bound to it. */
   service: string;
+  /** Signed by the edge: the services the caller's token is bound to ("*" for all). */
+  grantedServices: readonly string[];
   action: PolicyAction;
   /** The literal `vault/item/field` text the caller sent. */
   path: string;
+  /** Caller-asserted and recorded; a rule's purposes narrow what must be claimed, they prove nothing. */
   purpose: string;
 }
 
-export type PolicyDecision = { allowed: true; rule: number } | { allowed: false };
+export type PolicyDecision =
+  | { allowed: true; rule: number }
+  | { allowed: false; reason: "service_not_granted" | "no_rule" };
 
-/** Default deny: allowed only when one rule matches on every dimension. */
+/**
+ * Default deny: allowed only when the token is bound to the requested service and one rule
+ * matches on every dimension. A rule's services therefore match authenticated values only.
+ */
 export function evaluatePolicy(policy: Policy, request: PolicyRequest): PolicyDecision {
+  if (!servicesAllow(request.grantedServices, request.service)) {
+    return { allowed: false, reason: "service_not_granted" };
+  }
   const index = policy.rules.findIndex(
     (rule) =>
       matchesListOrAny(rule.owners, request.owner) &&
@@ -23,7 +37,7 @@ export function evaluatePolicy(policy: Policy, request: PolicyRequest): PolicyDe
       matchesListOrAny(rule.purposes, request.purpose) &&
       rule.paths.some((pattern) => matchPath(pattern, request.path)),
   );
-  return index === -1 ? { allowed: false } : { allowed: true, rule: index };
+  return index === -1 ? { allowed: false, reason: "no_rule" } : { allowed: true, rule: index };
 }
 
 function matchesListOrAny(entries: readonly string[], value: string): boolean {

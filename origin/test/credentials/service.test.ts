@@ -74,7 +74,11 @@ async function proxied(): Promise<LocalServer> {
   return proxy;
 }
 
-const caller = (requestId = "req-1", owner = OWNER) => ({ owner, requestId });
+const caller = (requestId = "req-1", owner = OWNER, services = ["chittyrouter"]) => ({
+  owner,
+  services,
+  requestId,
+});
 const provision = (credentialPath: string, extra: Partial<ProvisionRequest> = {}): ProvisionRequest => ({
   service: "chittyrouter",
   credentialPath,
@@ -136,6 +140,20 @@ describe("provision", () => {
     expect(proxy.requests).toEqual([]);
     expect(auditLines(auditFile)).toMatchObject([
       { outcome: "denied", credentialPath: "emergency/break-glass/password" },
+    ]);
+    expect(await outcomes(metrics)).toEqual({ "provision:denied": 1 });
+  });
+
+  it("refuses a service the token is not bound to, before Connect, and audits the denial", async () => {
+    const proxy = await proxied();
+    const { service, auditFile, metrics } = await start({ host: proxy.url });
+    const problem = await rejection(
+      service.provision(caller("req-1", OWNER, ["billing"]), provision("services/chittyid/service_token")),
+    );
+    expect(problem).toMatchObject({ status: 403, code: "service_not_allowed" });
+    expect(proxy.requests).toEqual([]);
+    expect(auditLines(auditFile)).toMatchObject([
+      { outcome: "denied", service: "chittyrouter", reason: "the token is not bound to this service" },
     ]);
     expect(await outcomes(metrics)).toEqual({ "provision:denied": 1 });
   });

@@ -3,6 +3,8 @@ import { Headers, importSigningKey, type SigningKey, signRequest } from "@chitty
 export interface SignedInitOptions {
   key: SigningKey;
   owner: string;
+  /** The token's services the edge signs; default ["*"]. */
+  services?: string[];
   method?: string;
   /** A string is sent as is; anything else is JSON-encoded. */
   body?: unknown;
@@ -33,6 +35,7 @@ export async function signedInit(url: string | URL, options: SignedInitOptions):
     method,
     url,
     owner: options.owner,
+    services: options.services ?? ["*"],
     key: options.key,
     ...(body === undefined ? {} : { body }),
     ...(options.now === undefined ? {} : { now: options.now }),

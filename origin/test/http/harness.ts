@@ -26,6 +26,8 @@ export function testConfig(env: Record<string, string> = {}): OriginConfig {
     PORT: "0",
     LOG_LEVEL: "info",
     MAX_BODY_BYTES: "2048",
+    // One clock signs and verifies here; the start-up refusal is tested with its own value.
+    CLOCK_SKEW_MS: "0",
     ...env,
   });
   if (!parsed.ok) throw new Error(parsed.message);
@@ -53,8 +55,11 @@ export class InMemoryCredentials implements CredentialService {
   closed = false;
   warmed = false;
   readonly entries: AuditEntry[] = [];
+  /** Every caller the HTTP layer handed over, so tests can see what was authenticated. */
+  readonly callers: CredentialCaller[] = [];
 
   async provision(caller: CredentialCaller, request: ProvisionRequest): Promise<CredentialResponse> {
+    this.callers.push(caller);
     return this.#issue(caller, request, "provision");
   }
 

@@ -109,7 +109,7 @@ describe("signature checks through the app", () => {
       logger: captureLogger().logger,
       metrics: createMetrics(),
       credentials: new InMemoryCredentials(),
-      nonces: new MemoryNonceStore(10_000),
+      nonces: new MemoryNonceStore(),
     });
   });
 

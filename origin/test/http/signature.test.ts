@@ -1,4 +1,10 @@
-import { Headers, MemoryNonceStore, type SigningKey } from "@chittyconnect/contract";
+import {
+  Headers,
+  MemoryNonceStore,
+  type NonceStore,
+  NonceStoreUnavailableError,
+  type SigningKey,
+} from "@chittyconnect/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createOriginApp } from "../../src/app.ts";
 import { createMetrics } from "../../src/metrics.ts";
@@ -123,12 +129,14 @@ describe("edge request signatures", () => {
     await expectUnauthenticated(response, "stale_timestamp");
   });
 
+  // Ahead, because this origin started moments ago: a timestamp 20 s behind predates its start
+  // (the contract's window test covers both directions; the restart tests below cover this one).
   it("accepts a timestamp skewed within the window", async () => {
     const response = await signedFetch(provisionUrl(), {
       key,
       owner: OWNER,
       body: PROVISION_BODY,
-      now: Date.now() - 20_000,
+      now: Date.now() + 20_000,
     });
     expect(response.status).toBe(200);
   });
@@ -154,20 +162,96 @@ describe("edge request signatures", () => {
   });
 });
 
-describe("nonce store capacity", () => {
-  it("answers 503 with Retry-After when the bounded store is full of live nonces", async () => {
-    const app = await createOriginApp({
-      config: testConfig({ SIGNATURE_WINDOW_SECONDS: "30" }),
+describe("services in the signed hop", () => {
+  it("passes the token's signed services to the credential service", async () => {
+    const response = await signedFetch(provisionUrl(), {
+      key,
+      owner: OWNER,
+      services: ["billing", "chittyid"],
+      body: PROVISION_BODY,
+    });
+    expect(response.status).toBe(200);
+    expect(origin.credentials.callers.at(-1)?.services).toEqual(["billing", "chittyid"]);
+  });
+
+  it.each([
+    ["widened to every service", "*"],
+    ["with a service added", "billing,chittyid,zz"],
+    ["replaced", "billing"],
+  ])("rejects a services header %s", async (_how, value) => {
+    const init = await signedInit(provisionUrl(), {
+      key,
+      owner: OWNER,
+      services: ["billing", "chittyid"],
+      body: PROVISION_BODY,
+    });
+    init.headers[Headers.services] = value;
+    await expectUnauthenticated(await fetch(provisionUrl(), init), "bad_signature");
+  });
+
+  it("rejects a services header added to a request signed without one", async () => {
+    const init = await signedInit(provisionUrl(), { key, owner: OWNER, services: [], body: PROVISION_BODY });
+    expect(init.headers[Headers.services]).toBeUndefined();
+    init.headers[Headers.services] = "chittyid";
+    await expectUnauthenticated(await fetch(provisionUrl(), init), "bad_signature");
+  });
+
+  it("rejects a services header that is not a canonical list", async () => {
+    const init = await signedInit(provisionUrl(), { key, owner: OWNER, body: PROVISION_BODY });
+    init.headers[Headers.services] = "chittyid,billing";
+    await expectUnauthenticated(await fetch(provisionUrl(), init), "malformed_headers");
+  });
+});
+
+describe("replay protection across a restart", () => {
+  const target = "http://origin.internal/v1/audit";
+  const app = (now: () => number, skew: string, nonces: NonceStore = new MemoryNonceStore()) =>
+    createOriginApp({
+      config: testConfig({ SIGNATURE_WINDOW_SECONDS: "30", CLOCK_SKEW_MS: skew }),
       logger: captureLogger().logger,
       metrics: createMetrics(),
       credentials: new InMemoryCredentials(),
-      nonces: new MemoryNonceStore(1),
+      nonces,
+      now,
     });
-    const target = "http://origin.internal/v1/audit";
-    expect((await app.request(target, await signedInit(target, { key, owner: OWNER }))).status).toBe(200);
-    const full = await app.request(target, await signedInit(target, { key, owner: OWNER }));
-    expect(full.status).toBe(503);
-    expect(full.headers.get("retry-after")).toBe("30");
-    expect(((await full.json()) as { code: string }).code).toBe("overloaded");
+
+  it("a request accepted before a restart is refused by the restarted process", async () => {
+    let clock = Date.now();
+    const init = await signedInit(target, { key, owner: OWNER, now: clock });
+    const before = await app(() => clock, "0");
+    expect((await before.request(target, init)).status).toBe(200);
+    clock += 5000;
+    const restarted = await app(() => clock, "0");
+    const replayed = await restarted.request(target, init);
+    expect(replayed.status).toBe(503);
+    expect(replayed.headers.get("retry-after")).toBe("1");
+    expect(((await replayed.json()) as { code: string }).code).toBe("origin_starting");
+  });
+
+  it("with the edge's clock ahead, refuses for the skew after start and serves afterwards", async () => {
+    const startedAt = Date.now();
+    let clock = startedAt;
+    const restarted = await app(() => clock, "2000");
+    // The edge runs 1.5 s ahead: this request may have reached the predecessor just before it stopped.
+    const early = await signedInit(target, { key, owner: OWNER, now: startedAt + 1500 });
+    expect((await restarted.request(target, early)).status).toBe(503);
+    clock = startedAt + 2500;
+    const later = await signedInit(target, { key, owner: OWNER, now: startedAt + 2000 });
+    expect((await restarted.request(target, later)).status).toBe(200);
+  });
+
+  it("answers 503 with Retry-After when the shared nonce store cannot answer", async () => {
+    const failing: NonceStore = {
+      remember: () => Promise.reject(new NonceStoreUnavailableError("down")),
+    };
+    const clock = Date.now();
+    const served = await app(() => clock, "0", failing);
+    const response = await served.request(
+      target,
+      await signedInit(target, { key, owner: OWNER, now: clock }),
+    );
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("2");
+    expect(((await response.json()) as { code: string }).code).toBe("replay_store_unavailable");
   });
 });

@@ -9,6 +9,7 @@ const FIXTURE = new URL("../../fixtures/policy.yaml", import.meta.url).pathname;
 const request = (overrides: Partial<PolicyRequest> = {}): PolicyRequest => ({
   owner: "01-C-PROD-0001-P-2501-A-X",
   service: "chittyrouter",
+  grantedServices: ["*"],
   action: "provision",
   path: "services/chittyid/service_token",
   purpose: "boot",
@@ -43,6 +44,7 @@ describe("the development policy fixture", () => {
     });
     expect(evaluatePolicy(policy, request({ action: "rotate", path: "integrations/github/token" }))).toEqual({
       allowed: false,
+      reason: "no_rule",
     });
   });
 
@@ -50,14 +52,56 @@ describe("the development policy fixture", () => {
     for (const action of ["provision", "rotate"] as const) {
       expect(evaluatePolicy(policy, request({ action, path: "emergency/break-glass/password" }))).toEqual({
         allowed: false,
+        reason: "no_rule",
       });
     }
   });
 });
 
 describe("evaluatePolicy", () => {
+  it("matches a rule's services only against the services the token is bound to", () => {
+    const policy: Policy = { version: 1, rules: [rule({ services: ["chittyauth"] })] };
+    const bound = request({ service: "chittyauth", grantedServices: ["chittyauth", "chittyid"] });
+    expect(evaluatePolicy(policy, bound)).toEqual({ allowed: true, rule: 0 });
+    // The caller names a service a rule allows, but its token is bound to another one.
+    expect(evaluatePolicy(policy, { ...bound, grantedServices: ["chittyid"] })).toEqual({
+      allowed: false,
+      reason: "service_not_granted",
+    });
+    // A token bound to no service (minted before binding existed) reaches no rule, even "*".
+    const open: Policy = { version: 1, rules: [rule()] };
+    expect(evaluatePolicy(open, { ...bound, grantedServices: [] })).toEqual({
+      allowed: false,
+      reason: "service_not_granted",
+    });
+    expect(evaluatePolicy(open, { ...bound, grantedServices: ["*"] })).toEqual({ allowed: true, rule: 0 });
+  });
+
+  it("never allows a service outside the token's list, whatever the rules say", () => {
+    const serviceArb = fc.constantFrom("chittyid", "chittyauth", "billing", "router");
+    fc.assert(
+      fc.property(
+        serviceArb,
+        fc.uniqueArray(serviceArb, { maxLength: 3 }),
+        fc.array(fc.uniqueArray(fc.oneof(fc.constant("*"), serviceArb), { minLength: 1, maxLength: 3 }), {
+          maxLength: 4,
+        }),
+        (service, granted, ruleServices) => {
+          const policy: Policy = { version: 1, rules: ruleServices.map((services) => rule({ services })) };
+          const decision = evaluatePolicy(policy, request({ service, grantedServices: granted }));
+          if (!granted.includes(service)) {
+            expect(decision).toEqual({ allowed: false, reason: "service_not_granted" });
+          }
+        },
+      ),
+    );
+  });
+
   it("denies by default", () => {
-    expect(evaluatePolicy({ version: 1, rules: [] }, request())).toEqual({ allowed: false });
+    expect(evaluatePolicy({ version: 1, rules: [] }, request())).toEqual({
+      allowed: false,
+      reason: "no_rule",
+    });
   });
 
   it("requires every dimension of one rule to match", () => {
@@ -67,11 +111,26 @@ describe("evaluatePolicy", () => {
     };
     const allowed = request({ owner: "alice-01", service: "chittyauth", purpose: "ci" });
     expect(evaluatePolicy(policy, allowed)).toEqual({ allowed: true, rule: 0 });
-    expect(evaluatePolicy(policy, { ...allowed, owner: "bob-0001" })).toEqual({ allowed: false });
-    expect(evaluatePolicy(policy, { ...allowed, service: "chittyid" })).toEqual({ allowed: false });
-    expect(evaluatePolicy(policy, { ...allowed, purpose: "other" })).toEqual({ allowed: false });
-    expect(evaluatePolicy(policy, { ...allowed, action: "rotate" })).toEqual({ allowed: false });
-    expect(evaluatePolicy(policy, { ...allowed, path: "integrations/x/y" })).toEqual({ allowed: false });
+    expect(evaluatePolicy(policy, { ...allowed, owner: "bob-0001" })).toEqual({
+      allowed: false,
+      reason: "no_rule",
+    });
+    expect(evaluatePolicy(policy, { ...allowed, service: "chittyid" })).toEqual({
+      allowed: false,
+      reason: "no_rule",
+    });
+    expect(evaluatePolicy(policy, { ...allowed, purpose: "other" })).toEqual({
+      allowed: false,
+      reason: "no_rule",
+    });
+    expect(evaluatePolicy(policy, { ...allowed, action: "rotate" })).toEqual({
+      allowed: false,
+      reason: "no_rule",
+    });
+    expect(evaluatePolicy(policy, { ...allowed, path: "integrations/x/y" })).toEqual({
+      allowed: false,
+      reason: "no_rule",
+    });
   });
 
   it("reports the first matching rule", () => {
@@ -177,6 +236,7 @@ describe("policy properties", () => {
   const requestArb = fc.record({
     owner,
     service,
+    grantedServices: fc.constant(["*"]),
     action,
     path,
     purpose: fc.constantFrom("boot", "ci", "other"),
@@ -198,6 +258,7 @@ describe("policy properties", () => {
           const withOthers = others.filter((r) => r.owners.length > 0);
           expect(evaluatePolicy({ version: 1, rules: [...rules, ...withOthers] }, req)).toEqual({
             allowed: false,
+            reason: "no_rule",
           });
         },
       ),
