@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import type { SessionEvent } from "../src/sessions/schemas.ts";
 import { bearer, call, jsonInit, mintToken, uniqueOwner } from "./helpers.ts";

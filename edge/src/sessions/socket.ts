@@ -88,8 +88,10 @@ export const sessionSocketRoutes = new Hono<AppEnv>().get(
     const object = stub(c.env, owner);
     unwrap(await object.checkSocket(owner, sessionId));
     const grant: SocketGrant = { owner, tokenId, sessionId, since: query.data.since ?? null };
-    return object.fetch(c.req.url, {
+    const upgraded = await object.fetch(c.req.url, {
       headers: { upgrade: "websocket", [SOCKET_GRANT_HEADER]: JSON.stringify(grant) },
     });
+    // The object's response headers are immutable; the app's middleware still adds its own.
+    return new Response(null, { status: upgraded.status, webSocket: upgraded.webSocket });
   },
 );
