@@ -95,12 +95,15 @@ export async function openSocket(query: string, headers: Record<string, string>)
   };
 }
 
-/** Runs the owner's alarm after marking the given deadlines as due now. */
+/**
+ * Marks the object's deadlines (`snapshot_due`, `token_check_due`) as passed, keeping its alarm in
+ * the future so that `runDurableObjectAlarm`, not the clock, decides when the alarm runs.
+ */
 export async function makeDue(owner: string, keys: string[]) {
-  const { runInDurableObject } = await import("cloudflare:test");
   await runInDurableObject(stubOf(owner), async (_instance, state) => {
-    for (const key of keys)
+    for (const key of keys) {
       state.storage.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '0')", key);
-    await state.storage.setAlarm(Date.now());
+    }
+    await state.storage.setAlarm(Date.now() + 60_000);
   });
 }
