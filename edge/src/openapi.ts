@@ -9,6 +9,7 @@ import {
 } from "@chittyconnect/contract";
 import { z } from "zod";
 import { MintTokenRequestSchema } from "./auth/admin.ts";
+import { sessionPaths } from "./sessions/openapi.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -80,6 +81,7 @@ export function openApiDocument(): object {
       },
     },
     paths: {
+      ...sessionPaths(),
       "/api/v1/credentials/provision": credentialOperation(
         "credentials:provision",
         "ProvisionRequest",

@@ -189,7 +189,13 @@ async function main(settings: StackSettings): Promise<void> {
     headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
     body: JSON.stringify({
       owner: settings.STACK_OWNER,
-      scopes: ["credentials:provision", "credentials:rotate", "usage:read"],
+      scopes: [
+        "credentials:provision",
+        "credentials:rotate",
+        "usage:read",
+        "sessions:read",
+        "sessions:write",
+      ],
       services: ["chittyid"],
       label: "local stack banner",
       expiresInSeconds: 30 * 24 * 3600,

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { AppEnv, EdgeBindings } from "../env.ts";
 import { openApiDocument } from "../openapi.ts";
 import { OriginClient } from "../origin/client.ts";
+import { checkSessions, type SessionsCheck } from "../sessions/status.ts";
 
 export interface StatusReport {
   status: "ok" | "degraded";
@@ -11,6 +12,7 @@ export interface StatusReport {
     origin: { ok: boolean; latencyMs: number; detail?: string };
     /** latencyMs is null when the origin could not be asked. */
     connect: { ok: boolean; synced: boolean; latencyMs: number | null };
+    sessions: SessionsCheck;
   };
 }
 
@@ -30,9 +32,10 @@ function failureCode(error: unknown): string {
 }
 
 export async function collectStatus(env: EdgeBindings, requestId: string): Promise<StatusReport> {
-  const [d1, origin] = await Promise.all([
+  const [d1, origin, sessions] = await Promise.all([
     timed(() => env.DB.prepare("SELECT 1 AS one").first<{ one: number }>()),
     timed(() => OriginClient.fromEnv(env).readiness(requestId)),
+    checkSessions(env),
   ]);
   const d1Ok = d1.value?.one === 1;
   const readiness = origin.value;
@@ -47,8 +50,8 @@ export async function collectStatus(env: EdgeBindings, requestId: string): Promi
     ? { ok: true, latencyMs: origin.latencyMs }
     : { ok: false, latencyMs: origin.latencyMs, detail: failureCode(origin.error) };
   return {
-    status: d1Ok && originCheck.ok && connect.ok ? "ok" : "degraded",
-    checks: { d1: { ok: d1Ok, latencyMs: d1.latencyMs }, origin: originCheck, connect },
+    status: d1Ok && originCheck.ok && connect.ok && sessions.ok ? "ok" : "degraded",
+    checks: { d1: { ok: d1Ok, latencyMs: d1.latencyMs }, origin: originCheck, connect, sessions },
   };
 }
 

@@ -1,0 +1,97 @@
+import { ProblemError, validationProblem } from "@chittyconnect/contract";
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { bearerAuth, requireScope } from "../auth/bearer.ts";
+import type { AppEnv, EdgeBindings } from "../env.ts";
+import { sessionsConfig } from "./config.ts";
+import { type SessionStateDO, SOCKET_GRANT_HEADER, type SocketGrant } from "./durable-object.ts";
+import { unwrap } from "./result.ts";
+import { SocketQuerySchema } from "./schemas.ts";
+import { newTicket, parseTicket } from "./tickets.ts";
+import { liveTokenIds } from "./token-liveness.ts";
+
+function stub(env: EdgeBindings, owner: string): DurableObjectStub<SessionStateDO> {
+  return env.SESSIONS.get(env.SESSIONS.idFromName(owner));
+}
+
+function websocketsDisabled(): ProblemError {
+  return new ProblemError({
+    status: 503,
+    code: "websockets_disabled",
+    title: "Service unavailable",
+    detail: "WebSockets need Durable Objects, and ENABLE_DURABLE_OBJECTS is false.",
+  });
+}
+
+function invalidTicket(): ProblemError {
+  return new ProblemError({
+    status: 401,
+    code: "invalid_ticket",
+    title: "Unauthorized",
+    detail: "The ticket is unknown, already used or older than 30 seconds; ask for a new one.",
+  });
+}
+
+/** `POST /sessions/ws-ticket`: a single-use, 30-second ticket for browsers, which cannot send headers. */
+export async function issueTicket(c: Context<AppEnv>, sessionId: string | null) {
+  if (!sessionsConfig(c.env).durableObjects) throw websocketsDisabled();
+  const { owner, tokenId } = c.get("auth");
+  const { ticket, secret } = newTicket(owner);
+  const { expiresAt } = unwrap(await stub(c.env, owner).issueTicket(owner, secret, tokenId));
+  const url = new URL("/api/v1/sessions/ws", c.req.url);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("ticket", ticket);
+  if (sessionId !== null) url.searchParams.set("sessionId", sessionId);
+  return { ticket, expiresAt, url: url.toString() };
+}
+
+const flagOn = createMiddleware<AppEnv>(async (c, next) => {
+  if (!sessionsConfig(c.env).durableObjects) throw websocketsDisabled();
+  await next();
+});
+
+/** A ticket stands in for the bearer token it was issued to, once, and only while that token is valid. */
+const ticketOrBearer = createMiddleware<AppEnv>(async (c, next) => {
+  const ticket = c.req.query("ticket");
+  if (ticket === undefined) return bearerAuth(c, next);
+  const parsed = parseTicket(ticket);
+  if (!parsed) throw invalidTicket();
+  const redeemed = await stub(c.env, parsed.owner).redeemTicket(parsed.owner, parsed.secret);
+  if (!redeemed || !(await liveTokenIds(c.env.DB, [redeemed.tokenId], Date.now())).has(redeemed.tokenId)) {
+    throw invalidTicket();
+  }
+  c.set("auth", { tokenId: redeemed.tokenId, owner: parsed.owner, scopes: ["sessions:read"], services: [] });
+  await next();
+});
+
+/** `GET /api/v1/sessions/ws`: the owner's events over a hibernatable WebSocket held by its object. */
+export const sessionSocketRoutes = new Hono<AppEnv>().get(
+  "/",
+  flagOn,
+  ticketOrBearer,
+  requireScope("sessions:read"),
+  async (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ProblemError({
+        status: 426,
+        code: "websocket_upgrade_required",
+        title: "Upgrade required",
+        detail: "Connect with a WebSocket client (Upgrade: websocket).",
+        headers: { upgrade: "websocket" },
+      });
+    }
+    const query = SocketQuerySchema.safeParse(c.req.query());
+    if (!query.success) throw validationProblem(query.error, "Invalid query");
+    const { owner, tokenId } = c.get("auth");
+    const sessionId = query.data.sessionId ?? null;
+    const object = stub(c.env, owner);
+    unwrap(await object.checkSocket(owner, sessionId));
+    const grant: SocketGrant = { owner, tokenId, sessionId, since: query.data.since ?? null };
+    const upgraded = await object.fetch(c.req.url, {
+      headers: { upgrade: "websocket", [SOCKET_GRANT_HEADER]: JSON.stringify(grant) },
+    });
+    // The object's response headers are immutable; the app's middleware still adds its own.
+    return new Response(null, { status: upgraded.status, webSocket: upgraded.webSocket });
+  },
+);
