@@ -1,4 +1,6 @@
+import { createRequire } from "node:module";
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from "pino";
+import { SECRET_VARIABLES } from "./config.ts";
 
 export type { Logger };
 
@@ -17,10 +19,7 @@ const SECRET_KEYS = [
   "jwe",
   "token",
   "accessToken",
-  "OP_CONNECT_TOKEN",
-  "EDGE_SIGNING_KEY",
-  "EDGE_SIGNING_KEY_PREVIOUS",
-  "AUDIT_HMAC_KEY",
+  ...SECRET_VARIABLES,
   "key",
   "secret",
   "password",
@@ -47,10 +46,25 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
   };
   if (options.destination) return pino(base, options.destination);
-  if (process.stdout.isTTY) {
+  if (process.stdout.isTTY && prettyPrinterInstalled()) {
     return pino({ ...base, transport: { target: "pino-pretty", options: { colorize: true } } });
   }
   return pino(base);
+}
+
+/**
+ * pino-pretty is a development dependency: the image has none, and `docker run -t` must not make
+ * pino ask for it (it would crash at start-up). Without it a terminal gets the JSON lines.
+ */
+export function prettyPrinterInstalled(
+  resolve: (id: string) => string = createRequire(import.meta.url).resolve,
+): boolean {
+  try {
+    resolve("pino-pretty");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // Same alphabet as the edge and nginx accept, so one id follows a request through every log.

@@ -132,7 +132,9 @@ export class CredentialBroker {
       const vaults = await this.#call("list_vaults", () => this.#sdk.listVaults());
       this.#options.logger.info({ vaults: vaults.length }, "Connect warm-up succeeded");
     } catch (error) {
-      this.#options.logger.warn({ err: error }, "Connect warm-up failed; it will sync on the first request");
+      // Fields chosen here, never the error: the SDK's error carries the request and its bearer token.
+      const kind = error instanceof ConnectFailure ? error.kind : "unknown";
+      this.#options.logger.warn({ kind }, "Connect warm-up failed; it will sync on the first request");
     }
   }
 
@@ -246,7 +248,11 @@ export class CredentialBroker {
           "Connect REJECTED the origin's token: OP_CONNECT_TOKEN is wrong, expired or lacks access",
         );
       } else {
-        this.#options.logger.warn({ operation, kind, err: error }, "Connect call failed");
+        const code = (error as { code?: unknown }).code;
+        this.#options.logger.warn(
+          { operation, kind, code: typeof code === "string" ? code : undefined },
+          "Connect call failed",
+        );
       }
       throw new ConnectFailure(kind, error);
     }
