@@ -303,6 +303,16 @@ describe("checkWranglerText", () => {
       /production: secrets.required must list EDGE_SIGNING_KEY/,
     ],
     ["missing env", '{ "env": { "staging": {} } }', /env.production: missing/],
+    [
+      "timeout not a number",
+      wrangler(', "vars": { "ORIGIN_URL": "https://origin.chitty.cc", "ORIGIN_TIMEOUT_MS": "ten seconds" }'),
+      /staging: vars.ORIGIN_TIMEOUT_MS: ORIGIN_TIMEOUT_MS must be an integer from 1 to 60000/,
+    ],
+    [
+      "timeout above the maximum",
+      wrangler("", ', "vars": { "ORIGIN_URL": "https://origin.chitty.cc", "ORIGIN_TIMEOUT_MS": 120000 }'),
+      /production: vars.ORIGIN_TIMEOUT_MS: ORIGIN_TIMEOUT_MS must be an integer/,
+    ],
     ["not JSONC", "{ nope", /does not parse/],
   ])("rejects %s", (_, text, expected) => {
     const { errors } = checkWranglerText(text);
