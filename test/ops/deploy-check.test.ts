@@ -67,6 +67,13 @@ describe("checkEnv (the origin's environment as compose builds it, secrets from 
     ).toBe(true);
   });
 
+  it("accepts .env.example as shipped: every variable it names is read by the stack", () => {
+    const example = parseDotenv(readFileSync(join(ROOT, ".env.example"), "utf8"));
+    const { errors, warnings } = envCheck(deployment(), example);
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([expect.stringMatching(/^ACCESS_JWKS_URL: not set/)]);
+  });
+
   it("names a missing secret file", () => {
     const dir = deployment();
     rmSync(join(dir, "secrets/edge_signing_key"));
