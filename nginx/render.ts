@@ -27,6 +27,8 @@ export interface NginxRenderOptions {
   trustedProxies?: readonly string[];
   /** DNS server for a host-name upstream, re-resolved every 10 s so a recreated origin is found. */
   resolver?: string;
+  /** A second listener serving only the origin's /metrics, to these peers (IPs or CIDRs) only. */
+  metrics?: { listenPort: number; allow: readonly string[] };
 }
 
 /** Credential routes: 100 requests a minute per owner, a burst of 100 answered at once. */
@@ -284,7 +286,46 @@ ${errorPages}
 
 ${problemLocations}
   }
+${options.metrics === undefined ? "" : metricsServer(options.metrics, listenHost, upstream)}}
+`;
 }
+
+/**
+ * Prometheus reaches the origin's /metrics here and nowhere else. The address checked is the
+ * peer's own: CF-Connecting-IP is not consulted on this listener, so no tunnel client can claim
+ * to be inside the allowed range.
+ */
+function metricsServer(
+  metrics: { listenPort: number; allow: readonly string[] },
+  listenHost: string,
+  upstream: string,
+): string {
+  const port = checkPort(metrics.listenPort);
+  if (metrics.allow.length === 0) throw new NginxConfigError("metrics.allow must name at least one peer");
+  const listen = listenHost === "0.0.0.0" ? String(port) : `${listenAddress(listenHost)}:${port}`;
+  const allow = metrics.allow.map((peer) => `    allow ${checkCidr(peer)};`).join("\n");
+  return `
+  server {
+    listen ${listen};
+    server_name _;
+    access_log off;
+    real_ip_header proxy_protocol;
+${allow}
+    deny all;
+    set $chitty_origin "http://${upstream}";
+    add_header Cache-Control "no-store" always;
+
+    location = /metrics {
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "";
+      proxy_pass $chitty_origin;
+    }
+
+    location / {
+      return 404;
+    }
+  }
 `;
 }
 

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./auth/admin.ts";
 import { bearerAuth } from "./auth/bearer.ts";
+import { edgeConfig } from "./config.ts";
 import { credentialRoutes } from "./credentials/routes.ts";
 import type { AppEnv } from "./env.ts";
 import { notFound, onError } from "./errors.ts";
@@ -19,6 +20,11 @@ const api = new Hono<AppEnv>()
 
 export const app = new Hono<AppEnv>()
   .use(requestId)
+  // Every route, /health included: a misconfigured edge says so at its first request.
+  .use(async (c, next) => {
+    edgeConfig(c.env);
+    await next();
+  })
   .route("/", healthRoutes)
   .route("/api/v1/admin", adminRoutes)
   .route("/api/v1/sessions/ws", sessionSocketRoutes)

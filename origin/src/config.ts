@@ -1,4 +1,20 @@
+import { readFileSync } from "node:fs";
+import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
+
+/**
+ * The origin's secret variables. Each can instead be given as `<NAME>_FILE`, the path of a file
+ * holding the value (compose secrets in /run/secrets/); the plain form stays for local use.
+ * Add a new secret here and it gets the `_FILE` form, check:deploy's file checks and redaction.
+ */
+export const SECRET_VARIABLES = [
+  "OP_CONNECT_TOKEN",
+  "EDGE_SIGNING_KEY",
+  "EDGE_SIGNING_KEY_PREVIOUS",
+  "AUDIT_HMAC_KEY",
+] as const;
+
+export const MAX_SECRET_FILE_BYTES = 65_536;
 
 /**
  * The origin's whole configuration, read once from the environment at start-up. Nothing else in
@@ -58,6 +74,28 @@ export const OriginEnvSchema = z
     IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(86_400),
     /** Bound on remembered keys; when full (after pruning expired ones) keyed requests get 503. */
     IDEMPOTENCY_MAX_KEYS: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
+    /**
+     * Peers allowed to open a connection, comma-separated IPs or CIDRs; others are cut off before
+     * a byte is read. Unset: anyone who can reach HOST:PORT. Compose sets nginx's network.
+     */
+    ALLOWED_PEERS: z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        const entries = (text ?? "")
+          .split(",")
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== "");
+        const bad = entries.filter((entry) => parsePeer(entry) === undefined);
+        if (bad.length > 0) {
+          ctx.addIssue({
+            code: "custom",
+            message: `ALLOWED_PEERS must list IPs or CIDRs, got ${bad.map((entry) => JSON.stringify(entry)).join(", ")}`,
+          });
+          return z.NEVER;
+        }
+        return entries.length === 0 ? undefined : entries;
+      }),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ACCESS_JWKS_URL) !== Boolean(env.ACCESS_AUDIENCE)) {
@@ -73,13 +111,80 @@ export type OriginConfig = z.infer<typeof OriginEnvSchema>;
 
 export type ConfigResult = { ok: true; config: OriginConfig } | { ok: false; message: string };
 
-/** Parses an environment; the message names every missing or malformed variable, one per line. */
-export function parseOriginConfig(env: Record<string, string | undefined>): ConfigResult {
-  const result = OriginEnvSchema.safeParse(env);
-  if (result.success) return { ok: true, config: result.data };
-  const lines = result.error.issues.map((issue) => {
-    const name = issue.path.join(".") || "(environment)";
-    return `  - ${name}: ${issue.message}`;
-  });
+export interface PeerRange {
+  address: string;
+  prefix: number;
+  family: "ipv4" | "ipv6";
+}
+
+/** `10.0.0.1` or `172.30.54.0/24` (IPv6 alike); undefined when it is neither. */
+export function parsePeer(entry: string): PeerRange | undefined {
+  const [address = "", bits, ...rest] = entry.split("/");
+  const family = isIPv4(address) ? "ipv4" : isIPv6(address) ? "ipv6" : undefined;
+  if (family === undefined || rest.length > 0) return undefined;
+  const max = family === "ipv4" ? 32 : 128;
+  if (bits === undefined) return { address, prefix: max, family };
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return undefined;
+  return { address, prefix: Number(bits), family };
+}
+
+export type SecretFileReader = (path: string) => string;
+
+/** Reads a secret file: at most MAX_SECRET_FILE_BYTES, one trailing newline dropped (`echo` adds it). */
+export function readSecretFile(path: string): string {
+  const bytes = readFileSync(path);
+  if (bytes.byteLength > MAX_SECRET_FILE_BYTES) throw new Error(`larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+  return bytes.toString("utf8").replace(/\r?\n$/, "");
+}
+
+/**
+ * Replaces each `<NAME>_FILE` of SECRET_VARIABLES by `<NAME>` holding the file's content. Problems
+ * name the variable and the path, never a value; the error text is the system's (ENOENT, EACCES).
+ */
+export function resolveSecretFiles(
+  env: Record<string, string | undefined>,
+  read: SecretFileReader = readSecretFile,
+): { env: Record<string, string | undefined>; problems: string[] } {
+  const resolved = { ...env };
+  const problems: string[] = [];
+  for (const name of SECRET_VARIABLES) {
+    const fileVariable = `${name}_FILE`;
+    const path = env[fileVariable];
+    delete resolved[fileVariable];
+    if (path === undefined || path === "") continue;
+    if (env[name] !== undefined && env[name] !== "") {
+      problems.push(`${name}: set ${name} or ${fileVariable}, not both`);
+      continue;
+    }
+    try {
+      resolved[name] = read(path);
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      problems.push(`${fileVariable}: cannot read ${path}: ${reason}`);
+    }
+  }
+  return { env: resolved, problems };
+}
+
+/**
+ * Parses an environment, secrets from `*_FILE` first; the message names every missing or
+ * malformed variable, one per line.
+ */
+export function parseOriginConfig(
+  env: Record<string, string | undefined>,
+  read: SecretFileReader = readSecretFile,
+): ConfigResult {
+  const files = resolveSecretFiles(env, read);
+  const result = OriginEnvSchema.safeParse(files.env);
+  const lines = files.problems.map((problem) => `  - ${problem}`);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const name = issue.path.join(".") || "(environment)";
+      // A variable whose file failed is already named; its "is required" would only repeat it.
+      if (files.problems.some((problem) => problem.startsWith(`${name}_FILE:`))) continue;
+      lines.push(`  - ${name}: ${issue.message}`);
+    }
+  }
+  if (result.success && lines.length === 0) return { ok: true, config: result.data };
   return { ok: false, message: `Invalid origin configuration:\n${lines.join("\n")}` };
 }

@@ -1,4 +1,6 @@
+import { createRequire } from "node:module";
 import { type DestinationStream, type Logger, type LoggerOptions, pino } from "pino";
+import { SECRET_VARIABLES } from "./config.ts";
 
 export type { Logger };
 
@@ -29,6 +31,8 @@ export const REDACT_PATHS = [
   "value",
   "jwe",
   "token",
+  "accessToken",
+  ...SECRET_VARIABLES,
   "secret",
   "password",
   "key",
@@ -54,7 +58,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     serializers: { err: errSerializer },
   };
   if (options.destination) return pino(base, options.destination);
-  if (process.stdout.isTTY) {
+  if (process.stdout.isTTY && prettyPrinterInstalled()) {
     return pino({ ...base, transport: { target: "pino-pretty", options: { colorize: true } } });
   }
   return pino(base);
@@ -113,6 +117,21 @@ export class RequestLog implements FieldLogger {
     if (!this.#logger.isLevelEnabled(level)) return;
     if (typeof fields === "string") this.#logger[level]({ requestId: this.#requestId }, fields);
     else this.#logger[level]({ requestId: this.#requestId, ...fields }, message);
+  }
+}
+
+/**
+ * pino-pretty is a development dependency: the image has none, and `docker run -t` must not make
+ * pino ask for it (it would crash at start-up). Without it a terminal gets the JSON lines.
+ */
+export function prettyPrinterInstalled(
+  resolve: (id: string) => string = createRequire(import.meta.url).resolve,
+): boolean {
+  try {
+    resolve("pino-pretty");
+    return true;
+  } catch {
+    return false;
   }
 }
 

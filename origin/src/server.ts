@@ -1,7 +1,7 @@
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, BlockList, type Socket } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { createOriginApp, type OriginApp } from "./app.ts";
-import type { OriginConfig } from "./config.ts";
+import { type OriginConfig, parsePeer } from "./config.ts";
 import type { CredentialService } from "./credentials/service.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type OriginMetrics } from "./metrics.ts";
@@ -61,6 +61,16 @@ export async function startOrigin(options: StartOriginOptions): Promise<RunningO
   void credentials.warmUp();
 
   const server = createAdaptorServer({ fetch: app.fetch, serverOptions: { ...SERVER_TIMEOUTS } });
+  const admits = peerFilter(config.ALLOWED_PEERS);
+  if (admits) {
+    // Before the HTTP parser sees a byte: a refused peer gets a reset, never an answer.
+    server.prependListener("connection", (socket: Socket) => {
+      if (!admits(socket.remoteAddress)) {
+        logger.warn({ peer: socket.remoteAddress }, "connection refused: peer not in ALLOWED_PEERS");
+        socket.destroy();
+      }
+    });
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -105,4 +115,22 @@ export async function startOrigin(options: StartOriginOptions): Promise<RunningO
     return closing;
   };
   return { url, port: address.port, app, metrics, close };
+}
+
+/** A predicate over peer addresses, or undefined when every peer is allowed. */
+export function peerFilter(
+  peers: readonly string[] | undefined,
+): ((address?: string) => boolean) | undefined {
+  if (peers === undefined) return undefined;
+  const allowed = new BlockList();
+  for (const entry of peers) {
+    const range = parsePeer(entry);
+    if (range) allowed.addSubnet(range.address, range.prefix, range.family);
+  }
+  return (address) => {
+    if (address === undefined) return false;
+    // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
+    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+    return v4 ? allowed.check(v4, "ipv4") : allowed.check(address, address.includes(":") ? "ipv6" : "ipv4");
+  };
 }

@@ -1,3 +1,4 @@
+import { configProblems, EdgeVarsSchema } from "../../edge/src/config.ts";
 import { parseJsonc } from "./jsonc.ts";
 import { type SectionResult, section } from "./report.ts";
 
@@ -53,6 +54,13 @@ function checkEnv(name: string, env: Doc, result: SectionResult): void {
   }
 
   const vars = isObject(env.vars) ? env.vars : {};
+  // The Worker's own schema: what would make it answer edge_misconfigured after the deploy.
+  const checked = EdgeVarsSchema.safeParse(
+    Object.fromEntries(Object.entries(vars).map(([key, value]) => [key, String(value)])),
+  );
+  if (!checked.success) {
+    for (const problem of configProblems(checked.error)) result.errors.push(`${where}: vars.${problem}`);
+  }
   const originUrl = vars.ORIGIN_URL;
   let url: URL | undefined;
   try {

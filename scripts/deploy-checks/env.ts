@@ -1,131 +1,104 @@
-import { readFileSync, statSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
-import { OriginEnvSchema } from "../../origin/src/config.ts";
+import { parseOriginConfig, readSecretFile, SECRET_VARIABLES } from "../../origin/src/config.ts";
+import { mountedSecrets } from "./compose.ts";
+import { interpolate } from "./compose-files.ts";
 import { type SectionResult, section } from "./report.ts";
+import { secretFiles } from "./secrets.ts";
 
-/** Set by docker-compose.yml itself: a value in `.env` would be ignored. */
-const SET_BY_COMPOSE = {
-  OP_CONNECT_HOST: "http://connect-api:8080",
-  HOST: "0.0.0.0",
-  PORT: "8090",
-  POLICY_FILE: "/etc/chittyconnect/policy.yaml",
-  AUDIT_LOG_FILE: "/var/lib/chittyconnect/audit/audit.log",
-} as const;
+/** Variables compose itself reads from .env (not through `${...}` in a file). */
+const COMPOSE_OWN = ["COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_PROFILES", "COMPOSE_PATH_SEPARATOR"];
+/** Secrets that older versions of this stack read from .env; now files in SECRETS_DIR. */
+const MOVED_TO_FILES: Record<string, string> = {
+  ...Object.fromEntries(SECRET_VARIABLES.map((name) => [name, name.toLowerCase()])),
+  CLOUDFLARE_TUNNEL_TOKEN: "cloudflare_tunnel_token",
+  OP_CREDENTIALS_FILE: "1password-credentials.json",
+};
 
-/** Read by docker-compose.yml only (not the origin). */
-const COMPOSE_ONLY = [
-  "CLOUDFLARE_TUNNEL_TOKEN",
-  "OP_CREDENTIALS_FILE",
-  "OP_LOG_LEVEL",
-  "POLICY_PATH",
-  "ORIGIN_IMAGE",
-  "ORIGIN_TAG",
-  "NGINX_DEV_PORT",
-] as const;
-
-const MAX_CREDENTIALS_BYTES = 65_536;
+type Doc = Record<string, unknown>;
+const isObject = (value: unknown): value is Doc =>
+  value !== null && typeof value === "object" && !Array.isArray(value);
 
 export interface EnvCheckOptions {
   /** Relative paths in `.env` resolve against this directory (where compose runs). */
   baseDir: string;
+  /** The merged compose document `docker compose` will run. */
+  compose: unknown;
+  /** Every variable the compose files read through `${...}`. */
+  composeVariables: ReadonlySet<string>;
 }
 
 /**
- * Checks `.env` as compose will pass it on: blank values count as unset (compose's `:-`/`:?`
- * treat them so), the origin's variables go through the origin's own schema.
+ * Checks `.env` as compose passes it on: the origin gets exactly the environment its compose
+ * service defines (interpolated from .env, blank counting as unset for `:-`/`:?`), its `*_FILE`
+ * secrets read from the host files they mount, all through the origin's own parser.
  */
 export function checkEnv(env: Readonly<Record<string, string>>, options: EnvCheckOptions): SectionResult {
   const result = section("env");
-  const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value.trim() !== ""));
+  const services =
+    isObject(options.compose) && isObject(options.compose.services) ? options.compose.services : {};
+  const origin = isObject(services.origin) ? services.origin : {};
+  const composed = isObject(origin.environment) ? origin.environment : {};
 
-  const origin = OriginEnvSchema.safeParse({ ...set, ...SET_BY_COMPOSE });
-  if (!origin.success) {
-    for (const issue of origin.error.issues) {
-      result.errors.push(`${issue.path.join(".") || "(environment)"}: ${issue.message}`);
+  const originEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(composed)) {
+    try {
+      originEnv[key] = interpolate(String(value ?? ""), env);
+    } catch (error) {
+      result.errors.push((error as Error).message);
     }
   }
+  // /run/secrets/<target> inside the container is this file on the host.
+  const hostFiles = secretFiles(options.compose, env, options.baseDir);
+  const targets = new Map(
+    [...mountedSecrets(origin)].map(([name, target]) => [target, hostFiles.get(name) ?? ""]),
+  );
+  const parsed = parseOriginConfig(originEnv, (path) => {
+    const host = targets.get(path);
+    if (!host) throw new Error(`${path} is not a secret mounted into the origin`);
+    return readSecretFile(host);
+  });
+  if (!parsed.ok) {
+    for (const line of parsed.message.split("\n").slice(1)) result.errors.push(line.replace(/^\s*-\s*/, ""));
+  }
 
-  checkTunnelToken(set.CLOUDFLARE_TUNNEL_TOKEN, result);
-  checkCredentialsFile(set.OP_CREDENTIALS_FILE ?? "./1password-credentials.json", options.baseDir, result);
-  if (set.OP_LOG_LEVEL !== undefined && !["debug", "info", "warn", "error"].includes(set.OP_LOG_LEVEL)) {
+  if (env.OP_LOG_LEVEL && !["debug", "info", "warn", "error"].includes(env.OP_LOG_LEVEL)) {
     result.errors.push(
-      `OP_LOG_LEVEL: must be debug, info, warn or error, got ${JSON.stringify(set.OP_LOG_LEVEL)}`,
+      `OP_LOG_LEVEL: must be debug, info, warn or error, got ${JSON.stringify(env.OP_LOG_LEVEL)}`,
     );
   }
-  if (set.ORIGIN_TAG !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(set.ORIGIN_TAG)) {
+  if (env.ORIGIN_TAG && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(env.ORIGIN_TAG)) {
     result.errors.push("ORIGIN_TAG: not a valid image tag");
   }
 
-  for (const key of Object.keys(SET_BY_COMPOSE)) {
-    if (key in set) result.warnings.push(`${key}: set by docker-compose.yml; the value in .env is ignored`);
-  }
-  const known = new Set<string>([...Object.keys(OriginEnvSchema.shape), ...COMPOSE_ONLY]);
   for (const key of Object.keys(env)) {
-    if (!known.has(key)) result.warnings.push(`${key}: not used by the stack (a typo?)`);
+    const file = MOVED_TO_FILES[key];
+    if (file !== undefined && !options.composeVariables.has(key)) {
+      result.warnings.push(
+        `${key}: secrets are not read from .env; put it in SECRETS_DIR/${file} and remove it here`,
+      );
+    } else if (key in composed && !String(composed[key]).includes("${")) {
+      result.warnings.push(`${key}: set by docker-compose.yml; the value in .env is ignored`);
+    } else if (!options.composeVariables.has(key) && !COMPOSE_OWN.includes(key)) {
+      result.warnings.push(`${key}: not used by the stack (a typo?)`);
+    }
   }
-  if (set.EDGE_SIGNING_KEY !== undefined && set.EDGE_SIGNING_KEY === set.EDGE_SIGNING_KEY_PREVIOUS) {
-    result.warnings.push(
-      "EDGE_SIGNING_KEY_PREVIOUS: equals EDGE_SIGNING_KEY; clear it once a rotation is done",
-    );
-  }
-  if (set.AUDIT_HMAC_KEY !== undefined && set.AUDIT_HMAC_KEY === set.EDGE_SIGNING_KEY) {
-    result.warnings.push("AUDIT_HMAC_KEY: equals EDGE_SIGNING_KEY; use independent keys");
-  }
-  if (set.ACCESS_JWKS_URL === undefined) {
-    result.warnings.push(
-      "ACCESS_JWKS_URL: not set; the origin relies on the edge signature alone (no Access JWT)",
-    );
-  }
-  if (set.LOG_LEVEL === "debug" || set.LOG_LEVEL === "trace") {
-    result.warnings.push(`LOG_LEVEL: ${set.LOG_LEVEL} is verbose for production`);
+  if (parsed.ok) {
+    const config = parsed.config;
+    if (config.EDGE_SIGNING_KEY === config.EDGE_SIGNING_KEY_PREVIOUS) {
+      result.warnings.push(
+        "edge_signing_key_previous: equals edge_signing_key; empty it once a rotation is done",
+      );
+    }
+    if (config.AUDIT_HMAC_KEY === config.EDGE_SIGNING_KEY) {
+      result.warnings.push("audit_hmac_key: equals edge_signing_key; use independent keys");
+    }
+    if (config.ACCESS_JWKS_URL === undefined) {
+      result.warnings.push(
+        "ACCESS_JWKS_URL: not set; the origin relies on the edge signature alone (no Access JWT)",
+      );
+    }
+    if (config.LOG_LEVEL === "debug" || config.LOG_LEVEL === "trace") {
+      result.warnings.push(`LOG_LEVEL: ${config.LOG_LEVEL} is verbose for production`);
+    }
   }
   return result;
-}
-
-/** A remotely-managed tunnel's token is base64 JSON naming the account (a), tunnel (t), secret (s). */
-function checkTunnelToken(token: string | undefined, result: SectionResult): void {
-  if (token === undefined) {
-    result.errors.push(
-      "CLOUDFLARE_TUNNEL_TOKEN: is required (the tunnel's token from the Zero Trust dashboard)",
-    );
-    return;
-  }
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(token, "base64").toString("utf8"));
-  } catch {
-    decoded = undefined;
-  }
-  const fields = decoded as Record<string, unknown> | undefined;
-  if (typeof fields?.a !== "string" || typeof fields.t !== "string" || typeof fields.s !== "string") {
-    result.errors.push(
-      "CLOUDFLARE_TUNNEL_TOKEN: malformed (expected the base64 token `cloudflared tunnel token` prints)",
-    );
-  }
-}
-
-function checkCredentialsFile(path: string, baseDir: string, result: SectionResult): void {
-  const file = isAbsolute(path) ? path : resolve(baseDir, path);
-  let text: string;
-  try {
-    const stat = statSync(file);
-    if (!stat.isFile()) throw new Error("not a regular file");
-    if (stat.size > MAX_CREDENTIALS_BYTES) throw new Error(`larger than ${MAX_CREDENTIALS_BYTES} bytes`);
-    if ((stat.mode & 0o007) !== 0) {
-      result.warnings.push(`OP_CREDENTIALS_FILE: ${path} is readable by other users; chmod o-rwx it`);
-    }
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    result.errors.push(`OP_CREDENTIALS_FILE: cannot read ${path}: ${(error as Error).message}`);
-    return;
-  }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
-      throw new Error("not an object");
-  } catch {
-    result.errors.push(
-      `OP_CREDENTIALS_FILE: ${path} is not the JSON file \`op connect server create\` writes`,
-    );
-  }
 }

@@ -1,13 +1,22 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { renderComposeNginxConfig } from "../../nginx/compose-config.ts";
-import { checkCompose, parseComposeText } from "./compose.ts";
+import { checkCloudflaredConfig } from "./cloudflared.ts";
+import { checkCompose } from "./compose.ts";
+import {
+  composeFileList,
+  DEFAULT_COMPOSE_FILE,
+  mergeCompose,
+  parseComposeText,
+  referencedVariables,
+} from "./compose-files.ts";
 import { checkDockerfile } from "./dockerfile.ts";
 import { parseDotenv } from "./dotenv.ts";
 import { checkWranglerText } from "./edge.ts";
 import { checkEnv } from "./env.ts";
 import { checkPolicyFile } from "./policy.ts";
 import { type SectionResult, section } from "./report.ts";
+import { checkSecretFiles } from "./secrets.ts";
 
 export interface DeployCheckOptions {
   /** The repository root (docker-compose.yml, origin/Dockerfile, nginx/, edge/). */
@@ -16,32 +25,53 @@ export interface DeployCheckOptions {
   envFile: string;
 }
 
-/** Every section of `npm run check:deploy`, in report order. */
+/** Every section of `./run check:deploy`, in report order. */
 export function runDeployChecks(options: DeployCheckOptions): SectionResult[] {
   const envFile = isAbsolute(options.envFile) ? options.envFile : resolve(options.root, options.envFile);
   const baseDir = dirname(envFile);
   let env: Record<string, string> = {};
-  let envSection: SectionResult;
+  let envProblem: string | undefined;
   try {
     env = parseDotenv(readFileSync(envFile, "utf8"));
-    envSection = checkEnv(env, { baseDir });
   } catch (error) {
-    envSection = section("env");
-    envSection.errors.push(`${options.envFile}: ${(error as Error).message}`);
+    envProblem = `${options.envFile}: ${(error as Error).message}`;
   }
+
+  // The files compose merges: COMPOSE_FILE from .env, else the repository's. Relative paths, in
+  // COMPOSE_FILE and inside the files, resolve against the .env's directory: compose reads .env
+  // from its project directory, so the two are one in a deployment.
+  const composeFiles = env.COMPOSE_FILE
+    ? composeFileList(env).map((file) => (isAbsolute(file) ? file : resolve(baseDir, file)))
+    : [resolve(options.root, DEFAULT_COMPOSE_FILE)];
+  let compose: unknown;
+  const composeSection = section("compose");
+  const composeVariables = new Set<string>();
+  try {
+    const texts = composeFiles.map((file) => readFileSync(file, "utf8"));
+    for (const text of texts) for (const name of referencedVariables(text)) composeVariables.add(name);
+    compose = texts.map(parseComposeText).reduce((merged, next) => mergeCompose(merged, next));
+  } catch (error) {
+    composeSection.errors.push(`${composeFiles.join(", ")}: ${(error as Error).message}`);
+  }
+
+  const envSection = section("env");
+  if (envProblem) envSection.errors.push(envProblem);
+  else if (compose !== undefined)
+    Object.assign(envSection, checkEnv(env, { baseDir, compose, composeVariables }));
   const policyPath = env.POLICY_PATH?.trim() || "./policy.yaml";
-  return [
+  const sections = [
     envSection,
     checkPolicyFile(isAbsolute(policyPath) ? policyPath : resolve(baseDir, policyPath)),
-    fromFile(resolve(options.root, "docker-compose.yml"), "compose", (text) =>
-      checkCompose(parseComposeText(text)),
-    ),
+    compose === undefined ? composeSection : checkCompose(compose),
+    compose === undefined ? section("secrets") : checkSecretFiles(compose, env, baseDir),
+    checkCloudflaredConfig(compose, env, baseDir),
     fromFile(resolve(options.root, "origin/Dockerfile"), "dockerfile", (text) =>
       checkDockerfile(text, "dockerfile"),
     ),
     fromFile(resolve(options.root, "nginx/nginx.conf"), "nginx", checkRenderedNginx),
     fromFile(resolve(options.root, "edge/wrangler.jsonc"), "edge", checkWranglerText),
   ];
+  return sections.filter((result): result is SectionResult => result !== undefined);
 }
 
 function fromFile(file: string, name: string, check: (text: string) => SectionResult): SectionResult {

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CredentialResponseSchema } from "@chittyconnect/contract";
@@ -11,9 +10,10 @@ import {
 } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signedFetch, signingKey } from "../../origin/test/helpers/signed-fetch.ts";
+import { deploymentDir, SECRET_FILES } from "./deploy-fixture.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const SIGNING_SECRET = "edge-signing-secret-for-compose-tests-0123456789";
+const SIGNING_SECRET = (SECRET_FILES.edge_signing_key?.content ?? "").trim();
 const OWNER = "01-C-TEST-0001-P-2501-A-X";
 const ENGINE_PROBE_MS = 15_000;
 
@@ -43,21 +43,12 @@ describe.skipIf(unavailable !== undefined)("docker compose stack (dev Connect in
   let stack: StartedDockerComposeEnvironment;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "chitty-compose-"));
-    // Only 1Password's (disabled) services read it, but compose resolves every secret file.
-    const credentials = join(dir, "1password-credentials.json");
-    writeFileSync(credentials, "{}");
-    const tunnelToken = Buffer.from(JSON.stringify({ a: "a", t: "t", s: "cw==" })).toString("base64");
+    // Every secret file, granted to its service's group as the README says (compose resolves
+    // each one, also those of 1Password's services, which the dev override disables).
+    dir = deploymentDir();
     stack = await new DockerComposeEnvironment(ROOT, ["docker-compose.yml", "docker-compose.dev.yml"])
       .withBuild()
-      .withEnvironment({
-        OP_CONNECT_TOKEN: "dev-connect-token-for-compose-tests",
-        EDGE_SIGNING_KEY: SIGNING_SECRET,
-        AUDIT_HMAC_KEY: "audit-hmac-key-for-compose-tests-0123456789",
-        CLOUDFLARE_TUNNEL_TOKEN: tunnelToken,
-        OP_CREDENTIALS_FILE: credentials,
-        ORIGIN_TAG: "compose-test",
-      })
+      .withEnvironment({ SECRETS_DIR: join(dir, "secrets"), ORIGIN_TAG: "compose-test" })
       .withWaitStrategy("nginx-1", Wait.forHealthCheck())
       .withWaitStrategy("origin-1", Wait.forHealthCheck())
       .withStartupTimeout(240_000)

@@ -1,105 +1,189 @@
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DotenvError, parseDotenv, quoteDotenvValue } from "../../scripts/deploy-checks/dotenv.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseComposeText, referencedVariables } from "../../scripts/deploy-checks/compose-files.ts";
+import { DotenvError, parseDotenv } from "../../scripts/deploy-checks/dotenv.ts";
 import { checkWranglerText } from "../../scripts/deploy-checks/edge.ts";
 import { checkEnv } from "../../scripts/deploy-checks/env.ts";
 import { parseJsonc, stripJsonc } from "../../scripts/deploy-checks/jsonc.ts";
 import { formatReport } from "../../scripts/deploy-checks/report.ts";
 import { runDeployChecks } from "../../scripts/deploy-checks/run.ts";
+import { canRead, checkSecretFiles } from "../../scripts/deploy-checks/secrets.ts";
+import {
+  deploymentDir,
+  grantTo,
+  ROOT,
+  SECRET_FILES,
+  toDotenv,
+  tunnelConfig,
+  VALID_ENV,
+  WORLD_READABLE,
+} from "./deploy-fixture.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const TUNNEL_TOKEN = Buffer.from(
-  JSON.stringify({ a: "account-tag", t: "tunnel-uuid", s: "c2VjcmV0" }),
-).toString("base64");
-const VALID_ENV: Record<string, string> = {
-  CLOUDFLARE_TUNNEL_TOKEN: TUNNEL_TOKEN,
-  OP_CREDENTIALS_FILE: "./1password-credentials.json",
-  OP_CONNECT_TOKEN: "connect-token-from-op-connect-token-create",
-  EDGE_SIGNING_KEY: "edge-signing-key-with-at-least-32-bytes-0123",
-  AUDIT_HMAC_KEY: "audit-hmac-key-with-at-least-32-bytes-456789",
-  ACCESS_JWKS_URL: "https://team.cloudflareaccess.com/cdn-cgi/access/certs",
-  ACCESS_AUDIENCE: "aud-tag",
-  POLICY_PATH: "./policy.yaml",
+const dirs: string[] = [];
+const deployment = (overrides: Record<string, string> = {}) => {
+  const dir = deploymentDir(overrides);
+  dirs.push(dir);
+  return dir;
 };
-const toDotenv = (env: Record<string, string>) =>
-  Object.entries(env)
-    .map(([key, value]) => `${key}=${quoteDotenvValue(value)}`)
-    .join("\n");
-
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "chitty-deploy-check-"));
-  writeFileSync(
-    join(dir, "1password-credentials.json"),
-    '{"verifier":{},"encCredentials":{},"version":"2"}',
-    {
-      mode: 0o600,
-    },
-  );
-  copyFileSync(join(ROOT, "origin/fixtures/policy.yaml"), join(dir, "policy.yaml"));
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe("checkEnv", () => {
-  it("accepts a complete .env", () => {
-    const result = checkEnv(VALID_ENV, { baseDir: dir });
+const composeText = readFileSync(join(ROOT, "docker-compose.yml"), "utf8");
+const compose = parseComposeText(composeText);
+const composeVariables = referencedVariables(composeText);
+const envCheck = (dir: string, env: Record<string, string>) =>
+  checkEnv(env, { baseDir: dir, compose, composeVariables });
+const withoutWorldReadable = (warnings: string[]) =>
+  warnings.filter((warning) => !WORLD_READABLE.test(warning));
+
+describe("checkEnv (the origin's environment as compose builds it, secrets from the files)", () => {
+  it("accepts a complete .env and secrets directory", () => {
+    const result = envCheck(deployment(), VALID_ENV);
     expect(result.errors).toEqual([]);
     expect(result.warnings).toEqual([]);
   });
 
-  const broken: [string, Record<string, string>, RegExp][] = [
-    ["missing signing key", { EDGE_SIGNING_KEY: "" }, /^EDGE_SIGNING_KEY: EDGE_SIGNING_KEY is required/],
-    ["short audit key", { AUDIT_HMAC_KEY: "short" }, /^AUDIT_HMAC_KEY: .*at least 32 bytes/],
-    ["no Connect token", { OP_CONNECT_TOKEN: "" }, /^OP_CONNECT_TOKEN:/],
-    ["no tunnel token", { CLOUDFLARE_TUNNEL_TOKEN: "" }, /^CLOUDFLARE_TUNNEL_TOKEN: is required/],
-    [
-      "garbage tunnel token",
-      { CLOUDFLARE_TUNNEL_TOKEN: "not-a-token" },
-      /^CLOUDFLARE_TUNNEL_TOKEN: malformed/,
-    ],
-    ["missing credentials file", { OP_CREDENTIALS_FILE: "./nope.json" }, /^OP_CREDENTIALS_FILE: cannot read/],
-    [
-      "credentials not JSON",
-      { OP_CREDENTIALS_FILE: "./policy.yaml" },
-      /^OP_CREDENTIALS_FILE: .* not the JSON/,
-    ],
-    ["window out of range", { SIGNATURE_WINDOW_SECONDS: "3600" }, /^SIGNATURE_WINDOW_SECONDS:/],
-    ["lease not a number", { LEASE_TTL_SECONDS: "soon" }, /^LEASE_TTL_SECONDS:/],
-    ["JWKS without audience", { ACCESS_AUDIENCE: "" }, /^ACCESS_AUDIENCE: .*together/],
-    ["JWKS not a URL", { ACCESS_JWKS_URL: "team.cloudflareaccess.com" }, /^ACCESS_JWKS_URL:/],
-    ["bad log level", { LOG_LEVEL: "loud" }, /^LOG_LEVEL:/],
+  const broken: [string, Record<string, string>, Record<string, string>, RegExp][] = [
+    ["short audit key", {}, { audit_hmac_key: "short" }, /^AUDIT_HMAC_KEY: .*at least 32 bytes/],
+    ["empty signing key", {}, { edge_signing_key: "\n" }, /^EDGE_SIGNING_KEY: .*at least 32 bytes/],
+    ["empty Connect token", {}, { op_connect_token: "" }, /^OP_CONNECT_TOKEN:/],
+    ["window out of range", { SIGNATURE_WINDOW_SECONDS: "3600" }, {}, /^SIGNATURE_WINDOW_SECONDS:/],
+    ["lease not a number", { LEASE_TTL_SECONDS: "soon" }, {}, /^LEASE_TTL_SECONDS:/],
+    ["JWKS without audience", { ACCESS_AUDIENCE: "" }, {}, /^ACCESS_AUDIENCE: .*together/],
+    ["JWKS not a URL", { ACCESS_JWKS_URL: "team.cloudflareaccess.com" }, {}, /^ACCESS_JWKS_URL:/],
+    ["bad log level", { LOG_LEVEL: "loud" }, {}, /^LOG_LEVEL:/],
+    ["bad Connect log level", { OP_LOG_LEVEL: "loud" }, {}, /^OP_LOG_LEVEL:/],
   ];
-  it.each(broken)("names the variable: %s", (_, change, expected) => {
-    const { errors } = checkEnv({ ...VALID_ENV, ...change }, { baseDir: dir });
+  it.each(broken)("names the variable: %s", (_, change, secrets, expected) => {
+    const { errors } = envCheck(deployment(secrets), { ...VALID_ENV, ...change });
     expect(
       errors.some((error) => expected.test(error)),
       errors.join("\n"),
     ).toBe(true);
   });
 
-  it("warns about typos, reused keys, values compose overrides and a missing Access setup", () => {
-    const { errors, warnings } = checkEnv(
-      {
-        ...VALID_ENV,
-        EDGE_SIGNNG_KEY: "typo",
-        EDGE_SIGNING_KEY_PREVIOUS: VALID_ENV.EDGE_SIGNING_KEY ?? "",
-        PORT: "9999",
-        ACCESS_JWKS_URL: "",
-        ACCESS_AUDIENCE: "",
-      },
-      { baseDir: dir },
-    );
+  it("accepts .env.example as shipped: every variable it names is read by the stack", () => {
+    const example = parseDotenv(readFileSync(join(ROOT, ".env.example"), "utf8"));
+    const { errors, warnings } = envCheck(deployment(), example);
     expect(errors).toEqual([]);
-    expect(warnings.join("\n")).toMatch(/EDGE_SIGNNG_KEY: not used/);
-    expect(warnings.join("\n")).toMatch(/EDGE_SIGNING_KEY_PREVIOUS: equals/);
-    expect(warnings.join("\n")).toMatch(/PORT: set by docker-compose.yml/);
-    expect(warnings.join("\n")).toMatch(/ACCESS_JWKS_URL: not set/);
+    expect(warnings).toEqual([expect.stringMatching(/^ACCESS_JWKS_URL: not set/)]);
+  });
+
+  it("names a missing secret file", () => {
+    const dir = deployment();
+    rmSync(join(dir, "secrets/edge_signing_key"));
+    const { errors } = envCheck(dir, VALID_ENV);
+    expect(errors).toContainEqual(
+      expect.stringMatching(/^EDGE_SIGNING_KEY_FILE: cannot read \/run\/secrets\/edge_signing_key: ENOENT/),
+    );
+  });
+
+  it("never puts a secret value in its report", () => {
+    const dir = deployment({ audit_hmac_key: "short-audit-secret", op_connect_token: "" });
+    const { errors, warnings } = envCheck(dir, VALID_ENV);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(JSON.stringify({ errors, warnings })).not.toMatch(/short-audit-secret|edge-signing-key-with/);
+  });
+
+  it("warns about typos, leftover secrets in .env, reused keys, values compose fixes and a missing Access setup", () => {
+    const key = SECRET_FILES.edge_signing_key?.content ?? "";
+    const { errors, warnings } = envCheck(deployment({ edge_signing_key_previous: key }), {
+      ...VALID_ENV,
+      EDGE_SIGNNG_KEY: "typo",
+      OP_CONNECT_TOKEN: "left-over",
+      CLOUDFLARE_TUNNEL_TOKEN: "left-over",
+      PORT: "9999",
+      ACCESS_JWKS_URL: "",
+      ACCESS_AUDIENCE: "",
+    });
+    expect(errors).toEqual([]);
+    const text = warnings.join("\n");
+    expect(text).toMatch(/EDGE_SIGNNG_KEY: not used/);
+    expect(text).toMatch(
+      /OP_CONNECT_TOKEN: secrets are not read from .env; put it in SECRETS_DIR\/op_connect_token/,
+    );
+    expect(text).toMatch(
+      /CLOUDFLARE_TUNNEL_TOKEN: secrets are not read from .env; put it in SECRETS_DIR\/cloudflare_tunnel_token/,
+    );
+    expect(text).toMatch(/edge_signing_key_previous: equals edge_signing_key/);
+    expect(text).toMatch(/PORT: set by docker-compose.yml/);
+    expect(text).toMatch(/ACCESS_JWKS_URL: not set/);
+  });
+});
+
+describe("checkSecretFiles", () => {
+  it("accepts files readable by their service's group only", () => {
+    const result = checkSecretFiles(compose, VALID_ENV, deployment());
+    expect(result.errors).toEqual([]);
+    expect(withoutWorldReadable(result.warnings)).toEqual([]);
+  });
+
+  it("decides readability as the kernel does for a uid:gid", () => {
+    const connect = { uid: 999, gid: 999 };
+    expect(canRead(connect, { uid: 0, gid: 0, mode: 0o600 })).toBe(false);
+    expect(canRead(connect, { uid: 0, gid: 999, mode: 0o640 })).toBe(true);
+    expect(canRead(connect, { uid: 0, gid: 999, mode: 0o600 })).toBe(false);
+    expect(canRead(connect, { uid: 999, gid: 0, mode: 0o400 })).toBe(true);
+    // The owner's bits decide for the owner, even when the group's would allow it.
+    expect(canRead(connect, { uid: 999, gid: 999, mode: 0o040 })).toBe(false);
+    expect(canRead(connect, { uid: 0, gid: 0, mode: 0o604 })).toBe(true);
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    "refuses a 0600 root credentials file, which Connect (999) cannot read",
+    () => {
+      const dir = deployment();
+      grantTo(join(dir, "secrets/1password-credentials.json"), 0, 0o600);
+      const { errors } = checkSecretFiles(compose, VALID_ENV, dir);
+      expect(errors).toContainEqual(
+        expect.stringMatching(
+          /^op_credentials .*: connect-api runs as 999:999 and cannot read it \(owner 0, group 0, mode 0600\); sudo chgrp 999 /,
+        ),
+      );
+      expect(errors.join("\n")).toMatch(/connect-sync runs as 999:999 and cannot read it/);
+    },
+  );
+
+  it.runIf(process.getuid?.() === 0)(
+    "refuses a token the origin (1000) cannot read, and warns about world-readable files",
+    () => {
+      const dir = deployment();
+      grantTo(join(dir, "secrets/op_connect_token"), 65532);
+      grantTo(join(dir, "secrets/audit_hmac_key"), 0, 0o444);
+      const { errors, warnings } = checkSecretFiles(compose, VALID_ENV, dir);
+      expect(errors).toEqual([
+        expect.stringMatching(/^op_connect_token .*: origin runs as 1000:1000 and cannot read it/),
+      ]);
+      expect(warnings).toEqual([expect.stringMatching(/^audit_hmac_key .*: readable by every user/)]);
+    },
+  );
+
+  it("checks what the files hold: Connect credentials JSON, a tunnel token", () => {
+    const dir = deployment({
+      "1password-credentials.json": "not json",
+      cloudflare_tunnel_token: "not-a-token",
+    });
+    const { errors } = checkSecretFiles(compose, VALID_ENV, dir);
+    expect(errors).toContainEqual(
+      expect.stringMatching(/^op_credentials .*: is not the JSON file `op connect server create` writes/),
+    );
+    expect(errors).toContainEqual(
+      expect.stringMatching(/^cloudflare_tunnel_token .*: is not a tunnel token/),
+    );
+  });
+
+  it("names a missing file with its host path", () => {
+    const dir = deployment();
+    rmSync(join(dir, "secrets/cloudflare_tunnel_token"));
+    const { errors } = checkSecretFiles(compose, VALID_ENV, dir);
+    expect(errors).toEqual([
+      `cloudflare_tunnel_token (${join(dir, "secrets/cloudflare_tunnel_token")}): cannot use it: ENOENT`,
+    ]);
   });
 });
 
@@ -231,6 +315,16 @@ describe("checkWranglerText", () => {
       /staging: vars.ENVIRONMENT must not be "development"/,
     ],
     ["missing env", '{ "env": { "staging": {} } }', /env.production: missing/],
+    [
+      "timeout not a number",
+      wrangler(', "vars": { "ORIGIN_URL": "https://origin.chitty.cc", "ORIGIN_TIMEOUT_MS": "ten seconds" }'),
+      /staging: vars.ORIGIN_TIMEOUT_MS: ORIGIN_TIMEOUT_MS must be an integer from 1 to 60000/,
+    ],
+    [
+      "timeout above the maximum",
+      wrangler("", ', "vars": { "ORIGIN_URL": "https://origin.chitty.cc", "ORIGIN_TIMEOUT_MS": 120000 }'),
+      /production: vars.ORIGIN_TIMEOUT_MS: ORIGIN_TIMEOUT_MS must be an integer/,
+    ],
     ["not JSONC", "{ nope", /does not parse/],
   ])("rejects %s", (_, text, expected) => {
     const { errors } = checkWranglerText(text);
@@ -255,13 +349,20 @@ describe("checkWranglerText", () => {
 });
 
 describe("check-deploy", () => {
+  const run = (envFile: string) =>
+    promisify(execFile)(process.execPath, [join(ROOT, "scripts/check-deploy.ts"), "--env", envFile]).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+    );
+
   it("reports every section valid for a complete deployment directory", () => {
-    writeFileSync(join(dir, "good.env"), toDotenv(VALID_ENV));
-    const sections = runDeployChecks({ root: ROOT, envFile: join(dir, "good.env") });
+    const dir = deployment();
+    const sections = runDeployChecks({ root: ROOT, envFile: join(dir, ".env") });
     expect(sections.map((section) => section.name)).toEqual([
       "env",
       "policy",
       "compose",
+      "secrets",
       "dockerfile",
       "nginx",
       "edge",
@@ -271,10 +372,42 @@ describe("check-deploy", () => {
     expect(sections[1]?.warnings.join("\n")).toMatch(/grants every owner/);
   });
 
+  it("checks the locally-managed tunnel when COMPOSE_FILE adds docker-compose.tunnel-config.yml", () => {
+    const dir = deployment();
+    const composeFile = ["docker-compose.yml", "docker-compose.tunnel-config.yml"].map((file) =>
+      join(ROOT, file),
+    );
+    writeFileSync(join(dir, ".env"), toDotenv({ ...VALID_ENV, COMPOSE_FILE: composeFile.join(":") }));
+    tunnelConfig(dir);
+    const sections = runDeployChecks({ root: ROOT, envFile: join(dir, ".env") });
+    expect(sections.map((section) => section.name)).toContain("cloudflared");
+    for (const section of sections) expect(section.errors, section.name).toEqual([]);
+
+    // The repository's placeholder config, pprof on every interface, a second service.
+    tunnelConfig(dir, (text) =>
+      text
+        .replace(/^tunnel: .*$/m, "tunnel: REPLACE_WITH_TUNNEL_ID")
+        .replace("metrics: 127.0.0.1:2000", "metrics: 0.0.0.0:2000")
+        .replace("service: http://nginx:8080", "service: http://origin:8090"),
+    );
+    rmSync(join(dir, "secrets/cloudflared-credentials.json"));
+    const broken = runDeployChecks({ root: ROOT, envFile: join(dir, ".env") });
+    const errors = broken
+      .flatMap((section) => section.errors.map((error) => `${section.name}: ${error}`))
+      .join("\n");
+    expect(errors).toMatch(/cloudflared: tunnel: must be the tunnel's id/);
+    expect(errors).toMatch(/cloudflared: metrics: must listen on loopback only, got 0\.0\.0\.0:2000/);
+    expect(errors).toMatch(/cloudflared: ingress: origin\.chitty\.cc must be served by http:\/\/nginx:8080/);
+    expect(errors).toMatch(/secrets: cloudflared_credentials .*: cannot use it: ENOENT/);
+    // The token is not needed in this mode.
+    expect(errors).not.toMatch(/cloudflare_tunnel_token/);
+  });
+
   it("flags a policy that does not load", () => {
+    const dir = deployment();
     writeFileSync(join(dir, "bad-policy.yaml"), "version: 2\nrules: []\n");
-    writeFileSync(join(dir, "bad-policy.env"), toDotenv({ ...VALID_ENV, POLICY_PATH: "./bad-policy.yaml" }));
-    const [, policy] = runDeployChecks({ root: ROOT, envFile: join(dir, "bad-policy.env") });
+    writeFileSync(join(dir, ".env"), toDotenv({ ...VALID_ENV, POLICY_PATH: "./bad-policy.yaml" }));
+    const [, policy] = runDeployChecks({ root: ROOT, envFile: join(dir, ".env") });
     expect(policy?.errors.join("\n")).toMatch(/Invalid policy file .*bad-policy.yaml/);
   });
 
@@ -288,32 +421,28 @@ describe("check-deploy", () => {
     );
   });
 
-  const run = (envFile: string) =>
-    promisify(execFile)(process.execPath, [join(ROOT, "scripts/check-deploy.ts"), "--env", envFile]).then(
-      ({ stdout }) => ({ code: 0, stdout }),
-      (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
-    );
-
   it("exits 0 and prints totals when everything is valid", async () => {
-    writeFileSync(join(dir, "cli.env"), toDotenv(VALID_ENV));
-    const { code, stdout } = await run(join(dir, "cli.env"));
+    const { code, stdout } = await run(join(deployment(), ".env"));
     expect(stdout).toMatch(/^\[env\] valid$/m);
-    expect(stdout).toMatch(/^Totals: 6 valid, 0 invalid, \d+ warning\(s\) in 6 section\(s\)$/m);
+    expect(stdout).toMatch(/^Totals: 7 valid, 0 invalid, \d+ warning\(s\) in 7 section\(s\)$/m);
     expect(code).toBe(0);
   });
 
-  it("exits 1 naming each missing or malformed variable", async () => {
-    const { EDGE_SIGNING_KEY: _, ...withoutKey } = VALID_ENV;
-    writeFileSync(join(dir, "broken.env"), toDotenv({ ...withoutKey, AUDIT_HMAC_KEY: "short" }));
-    const { code, stdout } = await run(join(dir, "broken.env"));
+  it("exits 1 naming each missing or malformed secret", async () => {
+    const dir = deployment({ audit_hmac_key: "short" });
+    rmSync(join(dir, "secrets/edge_signing_key"));
+    const { code, stdout } = await run(join(dir, ".env"));
     expect(code).toBe(1);
     expect(stdout).toMatch(/^\[env\] invalid/m);
-    expect(stdout).toMatch(/error: {3}EDGE_SIGNING_KEY: EDGE_SIGNING_KEY is required/);
+    expect(stdout).toMatch(
+      /error: {3}EDGE_SIGNING_KEY_FILE: cannot read \/run\/secrets\/edge_signing_key: ENOENT/,
+    );
     expect(stdout).toMatch(/error: {3}AUDIT_HMAC_KEY: AUDIT_HMAC_KEY must be at least 32 bytes/);
+    expect(stdout).toMatch(/^\[secrets\] invalid/m);
   });
 
   it("exits 1 when the .env file is missing", async () => {
-    const { code, stdout } = await run(join(dir, "absent.env"));
+    const { code, stdout } = await run(join(deployment(), "absent.env"));
     expect(code).toBe(1);
     expect(stdout).toMatch(/\[env\] invalid\n {2}error: {3}.*absent.env: ENOENT/);
   });

@@ -22,7 +22,7 @@ export interface RunningNginx {
 export async function startNginx(
   binary: string,
   dir: string,
-  options: Pick<NginxRenderOptions, "upstream" | "trustedProxies">,
+  options: Pick<NginxRenderOptions, "upstream" | "trustedProxies" | "metrics">,
 ): Promise<RunningNginx> {
   const prefix = join(dir, "nginx");
   mkdirSync(prefix, { recursive: true });

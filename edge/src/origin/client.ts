@@ -16,12 +16,11 @@ import {
   utf8,
 } from "@chittyconnect/contract";
 import type { z } from "zod";
+import { edgeConfig } from "../config.ts";
 import type { EdgeBindings } from "../env.ts";
 
 /** Origin answers are small JSON documents; anything bigger is a fault, not data. */
 const MAX_ORIGIN_BODY_BYTES = 1024 * 1024;
-const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_TIMEOUT_MS = 60_000;
 
 export interface OriginFetcher {
   fetch(request: Request): Promise<Response>;
@@ -43,11 +42,6 @@ export interface CallContext {
   requestId: string;
 }
 
-export function parseTimeoutMs(text: string | undefined): number {
-  const value = Number(text);
-  return Number.isInteger(value) && value > 0 ? Math.min(value, MAX_TIMEOUT_MS) : DEFAULT_TIMEOUT_MS;
-}
-
 function originFailure(status: 502 | 504, code: string, detail: string, cause?: unknown): ProblemError {
   return new ProblemError({
     status,
@@ -66,15 +60,17 @@ export class OriginClient {
     this.#options = options;
   }
 
+  /** Throws `edge_misconfigured` when the environment does not validate (see config.ts). */
   static fromEnv(env: EdgeBindings): OriginClient {
+    const config = edgeConfig(env);
     const access =
-      env.CF_ACCESS_CLIENT_ID && env.CF_ACCESS_CLIENT_SECRET
-        ? { clientId: env.CF_ACCESS_CLIENT_ID, clientSecret: env.CF_ACCESS_CLIENT_SECRET }
+      config.CF_ACCESS_CLIENT_ID && config.CF_ACCESS_CLIENT_SECRET
+        ? { clientId: config.CF_ACCESS_CLIENT_ID, clientSecret: config.CF_ACCESS_CLIENT_SECRET }
         : undefined;
     return new OriginClient({
-      baseUrl: env.ORIGIN_URL,
-      timeoutMs: parseTimeoutMs(env.ORIGIN_TIMEOUT_MS),
-      signingSecret: env.EDGE_SIGNING_KEY,
+      baseUrl: config.ORIGIN_URL,
+      timeoutMs: config.ORIGIN_TIMEOUT_MS,
+      signingSecret: config.EDGE_SIGNING_KEY,
       fetcher: env.ORIGIN_VPC,
       access,
     });
