@@ -42,6 +42,8 @@ export const OriginEnvSchema = z
     LEASE_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
     CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(65_536),
+    /** Echoed in `x-instance-id` on /healthz and /readyz so a supervisor can tell this process from another on the port. */
+    INSTANCE_ID: z.string().min(1).max(200).optional(),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ACCESS_JWKS_URL) !== Boolean(env.ACCESS_AUDIENCE)) {

@@ -165,9 +165,9 @@ describe("end to end: npm start's stack, driven over HTTP", () => {
     expect(status.checks.connect?.ok).toBe(true);
   });
 
-  it("Ctrl-C stops everything cleanly", async () => {
+  it("Ctrl-C stops everything cleanly and exits 130, as the README says", async () => {
     const code = await stack.stop("SIGINT");
-    expect(code).toBe(0);
+    expect(code).toBe(130);
     for (const url of [stack.edgeUrl, stack.originUrl, stack.connectUrl]) {
       await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     }

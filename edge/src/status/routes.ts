@@ -53,7 +53,12 @@ export async function collectStatus(env: EdgeBindings, requestId: string): Promi
 }
 
 export const healthRoutes = new Hono<AppEnv>()
-  .get("/health", (c) => c.json({ status: "healthy" }, 200, { "cache-control": "no-store" }))
+  .get("/health", (c) =>
+    c.json({ status: "healthy" }, 200, {
+      "cache-control": "no-store",
+      ...(c.env.INSTANCE_ID ? { "x-instance-id": c.env.INSTANCE_ID } : {}),
+    }),
+  )
   .get("/api/v1/openapi.json", (c) => c.json(openApiDocument()))
   .get("/api/v1/status", async (c) =>
     c.json(await collectStatus(c.env, c.get("requestId")), 200, { "cache-control": "no-store" }),
