@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
 import { unauthorized } from "./bearer.ts";
-import { ScopeListSchema } from "./scopes.ts";
+import { ScopeListSchema, ScopeSchema } from "./scopes.ts";
 import type { TokenRecord } from "./token-store.ts";
 import { InvalidCursorError, TokenStore } from "./token-store.ts";
 
@@ -27,6 +27,32 @@ export const ListTokensQuerySchema = z.object({
 });
 
 const TokenIdSchema = z.string().regex(/^tok_[0-9a-f-]{36}$/);
+
+export const MintTokenResponseSchema = z.object({
+  id: z.string(),
+  /** Shown once; the edge keeps only its SHA-256. */
+  token: z.string(),
+  owner: z.string(),
+  scopes: z.array(ScopeSchema),
+  expiresAt: z.string().nullable(),
+});
+
+/** A token as listed: never the token or its hash. */
+export const TokenViewSchema = z.object({
+  id: z.string(),
+  owner: z.string(),
+  scopes: z.array(ScopeSchema),
+  label: z.string().nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+});
+
+export const TokenListResponseSchema = z.object({
+  tokens: z.array(TokenViewSchema),
+  nextCursor: z.string().optional(),
+});
 
 /**
  * Compares digests rather than the raw strings so the comparison takes the same time whatever the
@@ -51,7 +77,7 @@ const adminGuard = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-function publicView(record: TokenRecord) {
+function publicView(record: TokenRecord): z.infer<typeof TokenViewSchema> {
   return {
     id: record.id,
     owner: record.owner,
@@ -69,11 +95,14 @@ export const adminRoutes = new Hono<AppEnv>()
   .post("/tokens", async (c) => {
     const input = await readJsonBody(c.req.raw, MintTokenRequestSchema);
     const { token, record } = await new TokenStore(c.env.DB).mint(input);
-    return c.json(
-      { id: record.id, token, owner: record.owner, scopes: record.scopes, expiresAt: record.expiresAt },
-      201,
-      { "cache-control": "no-store" },
-    );
+    const body: z.infer<typeof MintTokenResponseSchema> = {
+      id: record.id,
+      token,
+      owner: record.owner,
+      scopes: record.scopes,
+      expiresAt: record.expiresAt,
+    };
+    return c.json(body, 201, { "cache-control": "no-store" });
   })
   .get("/tokens", async (c) => {
     const query = ListTokensQuerySchema.safeParse(c.req.query());
