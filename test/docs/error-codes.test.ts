@@ -40,7 +40,7 @@ const CODE_LITERAL = /["'`]([a-z][a-z0-9]*(?:_[a-z0-9]+|_\$\{[^}]+\})+|[a-z]+)["
  * - a call whose arguments start with an HTTP status then a string, `helper(504, "origin_timeout", …)`.
  * A template such as `http_${err.status}` is reported as `http_<status>`.
  */
-export function collectErrorCodes(): Map<string, string> {
+function collectErrorCodes(): Map<string, string> {
   const codes = new Map<string, string>();
   const add = (code: string, file: string) => {
     const name = code.replace(/\$\{[^}]+\}/g, "<status>");
