@@ -133,7 +133,7 @@ export function openApiDocument(serverUrl: string): object {
           },
         },
         get: {
-          summary: "List tokens, newest first (admin token required); never shows a token or its hash",
+          summary: "List tokens, oldest first (admin token required); never shows a token or its hash",
           security: [{ bearer: [] }],
           parameters: queryParameters(ListTokensQuerySchema),
           responses: {
