@@ -1,8 +1,9 @@
 import { createServer, type Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
+import { freePort } from "../../test/support/ports.ts";
 import { startConnectServer } from "../src/connect/server.ts";
 import { firstBusyPort, portIsFree } from "../src/stack/ports.ts";
-import { startProcess, stopProcess, waitForOwnAnswer } from "../src/stack/processes.ts";
+import { startProcess, stopProcess, waitForChild, waitForOwnAnswer } from "../src/stack/processes.ts";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -53,6 +54,40 @@ describe("the local stack's readiness check", () => {
     await expect(waitForOwnAnswer(`http://127.0.0.1:${port}/`, managed, "this-run")).rejects.toThrow(
       "quitter exited before it became ready",
     );
+  });
+});
+
+describe("a child that loses its port after the check", () => {
+  it("is reported by the variable to change, not as a crash", async () => {
+    const port = await strayServer();
+    // Binds the port as the origin would, and dies of EADDRINUSE.
+    const child = startProcess(
+      "origin",
+      process.execPath,
+      ["-e", `require("node:net").createServer().listen(${port}, "127.0.0.1")`],
+      { cwd: process.cwd(), env: { PATH: process.env.PATH } },
+    );
+    await expect(
+      waitForChild(`http://127.0.0.1:${port}/healthz`, child, "this-run", {
+        variable: "ORIGIN_PORT",
+        value: port,
+      }),
+    ).rejects.toThrow(`ORIGIN_PORT=${port} is already in use on 127.0.0.1 by another process`);
+    expect(child.child.exitCode).not.toBe(0);
+  });
+
+  it("keeps the child's own failure when its port is free", async () => {
+    const port = await freePort();
+    const child = startProcess("origin", process.execPath, ["-e", "process.exit(1)"], {
+      cwd: process.cwd(),
+      env: { PATH: process.env.PATH },
+    });
+    await expect(
+      waitForChild(`http://127.0.0.1:${port}/healthz`, child, "this-run", {
+        variable: "ORIGIN_PORT",
+        value: port,
+      }),
+    ).rejects.toThrow("origin exited before it became ready");
   });
 });
 

@@ -3,8 +3,8 @@ import { accessSync, chmodSync, constants, mkdirSync, writeFileSync } from "node
 import { delimiter, join, resolve } from "node:path";
 import { renderNginxConfig } from "../../../nginx/render.ts";
 import { renderBanner } from "./banner.ts";
-import { busyPortMessage, firstBusyPort, portIsFree } from "./ports.ts";
-import { type ManagedProcess, startProcess, stopProcess, waitForOwnAnswer } from "./processes.ts";
+import { firstBusyPort } from "./ports.ts";
+import { type ManagedProcess, startProcess, stopProcess, waitForChild } from "./processes.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { readStackSettings, type StackSettings } from "./settings.ts";
 
@@ -53,27 +53,6 @@ function stopAll(exitCode: number, reason?: string): Promise<never> {
 function onSignal(signal: keyof typeof SIGNAL_EXIT_CODES): void {
   const what = signal === "SIGINT" ? "Ctrl-C" : signal;
   void stopAll(SIGNAL_EXIT_CODES[signal], up ? `${what}: stopping…` : `${what} during start-up: stopping…`);
-}
-
-/**
- * Waits until the child at `url` answers with this run's instance id. When it cannot, and its port
- * is now held by someone else, the error names the variable to change instead of the child's symptom.
- */
-async function waitForChild(
-  url: string,
-  managed: ManagedProcess,
-  instanceId: string,
-  port: { variable: string; value: number },
-  timeoutMs?: number,
-): Promise<void> {
-  try {
-    await waitForOwnAnswer(url, managed, instanceId, timeoutMs === undefined ? {} : { timeoutMs });
-  } catch (error) {
-    if (stopping) return stopping;
-    if (managed.child.exitCode === null) await stopProcess(managed);
-    if (!(await portIsFree(port.value))) throw new Error(busyPortMessage(port.variable, port.value));
-    throw error;
-  }
 }
 
 async function main(settings: StackSettings): Promise<void> {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { busyPortMessage, portIsFree } from "./ports.ts";
 
 const COLORS = [36, 35, 33, 32, 34];
 
@@ -96,4 +97,25 @@ export async function waitForOwnAnswer(
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`${managed.name} did not become ready at ${url} (${lastError})`);
+}
+
+/**
+ * Waits until the child at `url` answers with this run's instance id. When it cannot (it died, e.g.
+ * of EADDRINUSE, or never answered) and its port is held by someone else, the error names the
+ * variable to change instead of the child's symptom. The child is stopped before the port is probed.
+ */
+export async function waitForChild(
+  url: string,
+  managed: ManagedProcess,
+  instanceId: string,
+  port: { variable: string; value: number },
+  timeoutMs?: number,
+): Promise<void> {
+  try {
+    await waitForOwnAnswer(url, managed, instanceId, timeoutMs === undefined ? {} : { timeoutMs });
+  } catch (error) {
+    await stopProcess(managed);
+    if (!(await portIsFree(port.value))) throw new Error(busyPortMessage(port.variable, port.value));
+    throw error;
+  }
 }
