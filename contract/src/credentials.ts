@@ -37,7 +37,16 @@ export const CredentialPathSchema = z
     message: "must be 'vault/item/field' with non-empty segments and no '/' inside a segment",
   });
 
-/** An EC public key (JWK) the value is sealed to with ECDH-ES; private parts are refused. */
+/** RFC 7517 `key_ops` a public key may carry when it is used for ECDH-ES key agreement. */
+const KEY_AGREEMENT_OPS = ["deriveKey", "deriveBits", "encrypt", "wrapKey"] as const;
+const JWK_KEY_OPS = [...KEY_AGREEMENT_OPS, "sign", "verify", "decrypt", "unwrapKey"] as const;
+
+/**
+ * An EC public key (JWK) the value is sealed to with ECDH-ES; private parts are refused. Accepts the
+ * members WebCrypto's `exportKey("jwk")` and jose's `exportJWK` produce (`key_ops`, `ext`) and the
+ * optional `use`, `alg`, `kid`; they are ignored when they agree with ECDH-ES key agreement and
+ * refused when they say the key is meant for something else (e.g. an ECDSA key, `key_ops: ["verify"]`).
+ */
 export const RecipientPublicKeySchema = z
   .object({
     kty: z.literal("EC"),
@@ -45,8 +54,22 @@ export const RecipientPublicKeySchema = z
     x: z.string().min(1).max(200),
     y: z.string().min(1).max(200),
     kid: z.string().max(200).optional(),
-    use: z.literal("enc").optional(),
-    alg: z.string().max(40).optional(),
+    use: z
+      .literal("enc", { error: 'must be "enc" (the key encrypts); "sig" keys cannot receive a sealed value' })
+      .optional(),
+    alg: z
+      .literal("ECDH-ES", { error: 'must be "ECDH-ES", the algorithm the value is sealed with' })
+      .optional(),
+    key_ops: z
+      .array(z.enum(JWK_KEY_OPS))
+      .max(JWK_KEY_OPS.length)
+      .refine((ops) => new Set(ops).size === ops.length, "must not repeat an operation")
+      .refine(
+        (ops) => ops.every((op) => (KEY_AGREEMENT_OPS as readonly string[]).includes(op)),
+        `may only hold ${KEY_AGREEMENT_OPS.join(", ")} (key agreement); this key is meant for something else`,
+      )
+      .optional(),
+    ext: z.boolean().optional(),
   })
   .strict();
 export type RecipientPublicKey = z.infer<typeof RecipientPublicKeySchema>;

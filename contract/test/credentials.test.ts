@@ -67,6 +67,51 @@ describe("provision request schema", () => {
     );
   });
 
+  it("accepts a public key exactly as WebCrypto exports it (key_ops, ext) and with use/alg/kid", async () => {
+    const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
+    const exported = await crypto.subtle.exportKey("jwk", pair.publicKey);
+    expect(exported).toMatchObject({ key_ops: [], ext: true });
+    const sealed = { ...valid, recipientPublicKey: exported };
+    expect(ProvisionRequestSchema.safeParse(sealed).success).toBe(true);
+    const annotated = { ...exported, use: "enc", alg: "ECDH-ES", kid: "laptop-1", key_ops: ["deriveBits"] };
+    expect(ProvisionRequestSchema.safeParse({ ...valid, recipientPublicKey: annotated }).success).toBe(true);
+  });
+
+  it("refuses members that say the key is not for ECDH-ES key agreement, naming the member", async () => {
+    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+      "sign",
+      "verify",
+    ]);
+    const signingKey = await crypto.subtle.exportKey("jwk", pair.publicKey);
+    expect(signingKey.key_ops).toEqual(["verify"]);
+    const base = { kty: "EC", crv: "P-256", x: "abc", y: "def" };
+    for (const [member, key] of [
+      ["key_ops", signingKey],
+      ["use", { ...base, use: "sig" }],
+      ["alg", { ...base, alg: "ECDH-ES+A256KW" }],
+      ["key_ops", { ...base, key_ops: ["deriveBits", "deriveBits"] }],
+      ["ext", { ...base, ext: "yes" }],
+    ] as const) {
+      const result = ProvisionRequestSchema.safeParse({ ...valid, recipientPublicKey: key });
+      expect(result.success).toBe(false);
+      expect(result.error?.issues.map((issue) => issue.path.join("."))).toContain(
+        `recipientPublicKey.${member}`,
+      );
+    }
+  });
+
+  it("accepts exactly the key_ops lists made of key-agreement operations (property)", () => {
+    const agreement = ["deriveKey", "deriveBits", "encrypt", "wrapKey"];
+    const all = [...agreement, "sign", "verify", "decrypt", "unwrapKey"];
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.constantFrom(...all)), (ops) => {
+        const key = { kty: "EC", crv: "P-256", x: "abc", y: "def", key_ops: ops };
+        const accepted = ProvisionRequestSchema.safeParse({ ...valid, recipientPublicKey: key }).success;
+        expect(accepted).toBe(ops.every((op) => agreement.includes(op)));
+      }),
+    );
+  });
+
   it("describes a plain and a sealed response, never both", () => {
     const lease = { id: "l1", issuedAt: "2026-01-01T00:00:00.000Z", expiresAt: "2026-01-01T00:15:00.000Z" };
     expect(

@@ -8,6 +8,8 @@ export type EdgeBindings = Env & {
   CF_ACCESS_CLIENT_ID?: string;
   CF_ACCESS_CLIENT_SECRET?: string;
   ORIGIN_VPC?: Fetcher;
+  /** Set by the local stack (`--var`); echoed in `x-instance-id` on /health. */
+  INSTANCE_ID?: string;
 };
 
 export interface AppEnv {

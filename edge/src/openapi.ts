@@ -8,8 +8,14 @@ import {
   RotateRequestSchema,
 } from "@chittyconnect/contract";
 import { z } from "zod";
-import { MintTokenRequestSchema } from "./auth/admin.ts";
+import {
+  ListTokensQuerySchema,
+  MintTokenRequestSchema,
+  MintTokenResponseSchema,
+  TokenListResponseSchema,
+} from "./auth/admin.ts";
 import { sessionPaths } from "./sessions/openapi.ts";
+import { HealthSchema, StatusReportSchema } from "./status/routes.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -62,10 +68,13 @@ function credentialOperation(scope: string, request: string, summary: string) {
   };
 }
 
-/** Built once per isolate: the schemas are static. */
-let cached: object | undefined;
+const noAuth: never[] = [];
 
-export function openApiDocument(): object {
+/** Built once per isolate: the schemas are static. Only `servers` depends on the request. */
+let cached: Record<string, unknown> | undefined;
+
+/** The edge's OpenAPI document; `serverUrl` is where it was fetched from, so clients resolve paths there. */
+export function openApiDocument(serverUrl: string): object {
   cached ??= {
     openapi: "3.0.3",
     info: { title: "ChittyConnect edge API", version: "1.0.0" },
@@ -78,10 +87,35 @@ export function openApiDocument(): object {
         CredentialResponse: output(CredentialResponseSchema),
         AuditListResponse: output(AuditListResponseSchema),
         MintTokenRequest: input(MintTokenRequestSchema),
+        MintTokenResponse: output(MintTokenResponseSchema),
+        TokenListResponse: output(TokenListResponseSchema),
+        StatusReport: output(StatusReportSchema),
+        Health: output(HealthSchema),
       },
     },
     paths: {
       ...sessionPaths(),
+      "/health": {
+        get: {
+          summary: "Liveness of the edge alone",
+          security: noAuth,
+          responses: { "200": { description: "The edge is running", content: json("Health") } },
+        },
+      },
+      "/api/v1/status": {
+        get: {
+          summary: "Health of every hop: D1, the origin, 1Password Connect",
+          security: noAuth,
+          responses: { "200": { description: "ok or degraded, per check", content: json("StatusReport") } },
+        },
+      },
+      "/api/v1/openapi.json": {
+        get: {
+          summary: "This document",
+          security: noAuth,
+          responses: { "200": { description: "OpenAPI 3.0", content: { "application/json": {} } } },
+        },
+      },
       "/api/v1/credentials/provision": credentialOperation(
         "credentials:provision",
         "ProvisionRequest",
@@ -108,10 +142,30 @@ export function openApiDocument(): object {
           summary: "Mint an API token (admin token required)",
           security: [{ bearer: [] }],
           requestBody: { required: true, content: json("MintTokenRequest") },
-          responses: { "201": { description: "The token, shown once" }, ...errors(400, 401, 413, 415, 500) },
+          responses: {
+            "201": { description: "The token, shown once", content: json("MintTokenResponse") },
+            ...errors(400, 401, 413, 415, 500),
+          },
+        },
+        get: {
+          summary: "List tokens, oldest first (admin token required); never shows a token or its hash",
+          security: [{ bearer: [] }],
+          parameters: queryParameters(ListTokensQuerySchema),
+          responses: {
+            "200": { description: "A page of tokens", content: json("TokenListResponse") },
+            ...errors(400, 401),
+          },
+        },
+      },
+      "/api/v1/admin/tokens/{id}": {
+        delete: {
+          summary: "Revoke a token (admin token required); revoking a revoked token answers 204 again",
+          security: [{ bearer: [] }],
+          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "204": { description: "Revoked (now or before)" }, ...errors(401, 404) },
         },
       },
     },
   };
-  return cached;
+  return { ...cached, servers: [{ url: serverUrl, description: "the edge that served this document" }] };
 }

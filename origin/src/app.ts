@@ -59,6 +59,15 @@ export async function createOriginApp(options: OriginAppOptions): Promise<Origin
   const now = options.now ?? Date.now;
   const app = new Hono<OriginEnv>();
   app.use("*", observe(logger, metrics));
+  const instanceId = config.INSTANCE_ID;
+  if (instanceId) {
+    for (const path of ["/healthz", "/readyz"]) {
+      app.use(path, async (c, next) => {
+        await next();
+        c.header("x-instance-id", instanceId);
+      });
+    }
+  }
   app.use("/v1/*", async (c, next) => {
     c.set("body", await readRequestLimited(c.req.raw, config.MAX_BODY_BYTES));
     await next();

@@ -96,6 +96,8 @@ export const OriginEnvSchema = z
         }
         return entries.length === 0 ? undefined : entries;
       }),
+    /** Echoed in `x-instance-id` on /healthz and /readyz so a supervisor can tell this process from another on the port. */
+    INSTANCE_ID: z.string().min(1).max(200).optional(),
   })
   .superRefine((env, ctx) => {
     if (Boolean(env.ACCESS_JWKS_URL) !== Boolean(env.ACCESS_AUDIENCE)) {

@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { OnePasswordConnect } from "@1password/connect";
 import {
@@ -10,7 +13,7 @@ import {
 } from "@chittyconnect/contract";
 import { compactDecrypt, exportJWK, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningStack, startStack } from "../support/stack.ts";
+import { type RunningStack, repoRoot, startStack } from "../support/stack.ts";
 
 const run = promisify(execFile);
 const OWNER = "01-C-E2E-0001-P-2611-A-1";
@@ -77,6 +80,39 @@ describe("end to end: npm start's stack, driven over HTTP", () => {
     const body = CredentialResponseSchema.parse(JSON.parse(stdout));
     expect(body.sealed).toBe(false);
     if (!body.sealed) expect(body.value).toBe(await valueInVault());
+  });
+
+  it("starts offline without wrangler's cf.json fetch failing", () => {
+    expect(stack.output()).not.toContain("ENOTFOUND");
+    expect(stack.output()).not.toContain("workers.cloudflare.com");
+  });
+
+  it("the README's sealed-delivery block, after the banner's export lines, prints the value", async () => {
+    const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("### Sealed delivery"));
+    const block = /```sh\n([\s\S]*?)\n```/.exec(section)?.[1];
+    expect(block).toContain("crypto.subtle.generateKey");
+    const exports = stack
+      .output()
+      .split("\n")
+      .filter((line) => /^ {3}export (EDGE|TOKEN|ADMIN_TOKEN)=/.test(line))
+      .map((line) => line.trim());
+    expect(exports).toHaveLength(3);
+    // Run where a user would: a folder of their own, with the repository's node_modules for jose.
+    const dir = mkdtempSync(join(tmpdir(), "chitty-readme-"));
+    try {
+      symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
+      const script = [...exports, block].join("\n");
+      const { stdout } = await run("bash", ["-e", "-c", script], {
+        cwd: dir,
+        env: { PATH: process.env.PATH },
+      });
+      const sealed = JSON.parse(readFileSync(join(dir, "sealed.json"), "utf8"));
+      expect(sealed.sealed).toBe(true);
+      expect(stdout.trim()).toBe(await valueInVault());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("provisions unsealed and sealed, and the audit log shows both", async () => {
@@ -170,9 +206,9 @@ describe("end to end: npm start's stack, driven over HTTP", () => {
     expect(status.checks.connect?.ok).toBe(true);
   });
 
-  it("Ctrl-C stops everything cleanly", async () => {
+  it("Ctrl-C stops everything cleanly and exits 130, as the README says", async () => {
     const code = await stack.stop("SIGINT");
-    expect(code).toBe(0);
+    expect(code).toBe(130);
     for (const url of [stack.edgeUrl, stack.originUrl, stack.connectUrl]) {
       await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     }

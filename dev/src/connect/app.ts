@@ -13,6 +13,8 @@ export interface ConnectAppOptions {
   token: string;
   store: ConnectStore;
   sync: SyncState;
+  /** Echoed in `x-instance-id` on the health answers, so a supervisor knows it reached this process. */
+  instanceId?: string | undefined;
 }
 
 // The SDK filters vaults on `title`; the spec's example uses `name`. Both mean the vault's name.
@@ -20,12 +22,13 @@ const VAULT_FILTERS: FilterAttributes<StoredVault> = { title: (v) => [v.name], n
 const ITEM_FILTERS: FilterAttributes<StoredItem> = { title: (i) => [i.title], tag: (i) => i.tags };
 
 /** The subset of 1Password's Connect REST API that ChittyConnect's origin uses. */
-export function createConnectApp({ token, store, sync }: ConnectAppOptions): Hono {
+export function createConnectApp({ token, store, sync, instanceId }: ConnectAppOptions): Hono {
   // Not strict: the SDK lists with a trailing slash (`/v1/vaults/`) and Connect accepts both.
   const app = new Hono({ strict: false });
+  const identity: Record<string, string> = instanceId ? { "x-instance-id": instanceId } : {};
 
-  app.get("/heartbeat", (c) => c.text("."));
-  app.get("/health", (c) => c.json(healthReport(sync)));
+  app.get("/heartbeat", (c) => c.text(".", 200, identity));
+  app.get("/health", (c) => c.json(healthReport(sync), 200, identity));
 
   app.use("/v1/*", bearerAuth(token, sync));
 

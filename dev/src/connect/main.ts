@@ -8,6 +8,7 @@ const EnvSchema = z.object({
   CONNECT_HOST: z.string().min(1).default("127.0.0.1"),
   CONNECT_TOKEN: z.string({ error: "CONNECT_TOKEN is required" }).min(1, "CONNECT_TOKEN is required"),
   CONNECT_FIXTURE: z.string().min(1).optional(),
+  INSTANCE_ID: z.string().min(1).max(200).optional(),
 });
 
 const env = EnvSchema.safeParse(process.env);
@@ -24,6 +25,7 @@ try {
     host: env.data.CONNECT_HOST,
     token: env.data.CONNECT_TOKEN,
     fixturePath,
+    instanceId: env.data.INSTANCE_ID,
   });
   const vaults = server.store.listVaults().length;
   process.stdout.write(

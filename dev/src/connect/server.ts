@@ -19,6 +19,8 @@ export interface ConnectServerOptions {
   fixturePath?: string;
   /** Start as if a client had already authenticated: /health reports sync ACTIVE from the start. */
   synced?: boolean;
+  /** Echoed in `x-instance-id` on /heartbeat and /health (the local stack checks it is talking to its own child). */
+  instanceId?: string | undefined;
 }
 
 export interface RunningConnectServer {
@@ -38,7 +40,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
   const host = options.host ?? "127.0.0.1";
   const store = new ConnectStore(loadFixture(options.fixturePath ?? DEFAULT_FIXTURE_PATH));
   const sync = createSyncState(options.synced ?? false);
-  const app = createConnectApp({ token: options.token, store, sync });
+  const app = createConnectApp({ token: options.token, store, sync, instanceId: options.instanceId });
   // Plain HTTP/1.1: the adaptor returns node:http's Server for these options.
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
 

@@ -45,6 +45,11 @@ export function renderBanner(input: {
     " Mint more tokens with the admin token:",
     `   curl -s ${edgeUrl}/api/v1/admin/tokens -H 'Authorization: Bearer ${input.adminToken}' \\`,
     `     -H 'Content-Type: application/json' -d '{"owner":"${input.owner}","scopes":["credentials:provision"],"services":["chittyid"]}'`,
+    "",
+    " For the README's examples (they use $EDGE, $TOKEN and $ADMIN_TOKEN), paste into your shell:",
+    `   export EDGE=${edgeUrl}`,
+    `   export TOKEN=${token}`,
+    `   export ADMIN_TOKEN=${input.adminToken}`,
     "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━",
     "",
   ];

@@ -1,8 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { accessSync, chmodSync, constants, mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { renderNginxConfig } from "../../../nginx/render.ts";
 import { renderBanner } from "./banner.ts";
-import { type ManagedProcess, startProcess, stopProcess, waitForHttp } from "./processes.ts";
+import { firstBusyPort } from "./ports.ts";
+import { type ManagedProcess, startProcess, stopProcess, waitForChild } from "./processes.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { readStackSettings, type StackSettings } from "./settings.ts";
 
@@ -12,7 +14,11 @@ import { readStackSettings, type StackSettings } from "./settings.ts";
  */
 const repoRoot = resolve(import.meta.dirname, "../../..");
 const running: ManagedProcess[] = [];
-let stopping = false;
+/** Set once, by the first reason to stop; later reasons wait for the same shutdown. */
+let stopping: Promise<never> | undefined;
+let up = false;
+/** Shell convention (128 + signal number), and what `npm start` reports for Ctrl-C whatever the child says. */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
 function log(message: string): void {
   process.stdout.write(`stack  │ ${message}\n`);
@@ -32,18 +38,34 @@ function findNginx(): string | undefined {
   return undefined;
 }
 
-async function stopAll(exitCode: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    log("stopping…");
+function stopAll(exitCode: number, reason?: string): Promise<never> {
+  stopping ??= (async () => {
+    if (reason) log(reason);
+    const started = running.length;
     // Reverse order: the edge goes first so nothing calls a stopped origin.
     for (const managed of [...running].reverse()) await stopProcess(managed);
-    log("stopped");
-  }
-  process.exit(exitCode);
+    if (started > 0) log(up ? "stopped" : "stopped everything it had started; nothing is left running");
+    process.exit(exitCode);
+  })();
+  return stopping;
+}
+
+function onSignal(signal: keyof typeof SIGNAL_EXIT_CODES): void {
+  const what = signal === "SIGINT" ? "Ctrl-C" : signal;
+  void stopAll(SIGNAL_EXIT_CODES[signal], up ? `${what}: stopping…` : `${what} during start-up: stopping…`);
 }
 
 async function main(settings: StackSettings): Promise<void> {
+  const nginxBinary = settings.STACK_NGINX === "off" ? undefined : findNginx();
+  const busy = await firstBusyPort({
+    CONNECT_PORT: settings.CONNECT_PORT,
+    ORIGIN_PORT: settings.ORIGIN_PORT,
+    ...(nginxBinary ? { NGINX_PORT: settings.NGINX_PORT } : {}),
+    EDGE_PORT: settings.EDGE_PORT,
+  });
+  if (busy) throw new Error(busy);
+  // A fresh id per run, echoed by every child's health answer: proof that the answer is our child's.
+  const instanceId = randomBytes(16).toString("base64url");
   const { secrets, created } = loadOrCreateSecrets(settings.stateDir);
   const adminToken = settings.ADMIN_TOKEN ?? secrets.adminToken;
   log(
@@ -63,10 +85,14 @@ async function main(settings: StackSettings): Promise<void> {
       CONNECT_PORT: String(settings.CONNECT_PORT),
       CONNECT_HOST: "127.0.0.1",
       CONNECT_TOKEN: secrets.connectToken,
+      INSTANCE_ID: instanceId,
     },
   });
   running.push(connect);
-  await waitForHttp(`${connectUrl}/heartbeat`, connect);
+  await waitForChild(`${connectUrl}/heartbeat`, connect, instanceId, {
+    variable: "CONNECT_PORT",
+    value: settings.CONNECT_PORT,
+  });
 
   const origin = startProcess("origin", node, ["origin/src/main.ts"], {
     cwd: repoRoot,
@@ -83,15 +109,18 @@ async function main(settings: StackSettings): Promise<void> {
       AUDIT_LOG_FILE: auditLog,
       // Edge and origin share this machine's clock.
       CLOCK_SKEW_MS: "0",
+      INSTANCE_ID: instanceId,
     },
   });
   running.push(origin);
-  await waitForHttp(`${originUrl}/healthz`, origin);
+  await waitForChild(`${originUrl}/healthz`, origin, instanceId, {
+    variable: "ORIGIN_PORT",
+    value: settings.ORIGIN_PORT,
+  });
 
   let upstreamForEdge = originUrl;
   let nginxUrl: string | undefined;
   let nginxNote = "";
-  const nginxBinary = settings.STACK_NGINX === "off" ? undefined : findNginx();
   if (nginxBinary) {
     const prefix = join(settings.stateDir, "nginx");
     mkdirSync(join(prefix, "logs"), { recursive: true });
@@ -117,7 +146,11 @@ async function main(settings: StackSettings): Promise<void> {
     });
     running.push(nginx);
     nginxUrl = `http://127.0.0.1:${settings.NGINX_PORT}`;
-    await waitForHttp(`${nginxUrl}/healthz`, nginx);
+    // nginx passes the origin's answer on: our instance id proves both nginx and where it forwards.
+    await waitForChild(`${nginxUrl}/healthz`, nginx, instanceId, {
+      variable: "NGINX_PORT",
+      value: settings.NGINX_PORT,
+    });
     upstreamForEdge = nginxUrl;
     nginxNote = "(edge → nginx → origin, as in production)";
   } else {
@@ -136,7 +169,14 @@ async function main(settings: StackSettings): Promise<void> {
     { mode: 0o600 },
   );
   const wrangler = join(repoRoot, "node_modules/.bin/wrangler");
-  const wranglerEnv = { ...baseEnv, WRANGLER_SEND_METRICS: "false", CI: "true" };
+  // No metrics, and no fetch of workers.cloudflare.com/cf.json (offline it prints getaddrinfo ENOTFOUND):
+  // workerd then uses its built-in `request.cf` placeholder, which the edge does not read.
+  const wranglerEnv = {
+    ...baseEnv,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    CI: "true",
+  };
   const migrate = startProcess(
     "migrate",
     wrangler,
@@ -175,6 +215,8 @@ async function main(settings: StackSettings): Promise<void> {
       edgeEnvFile,
       "--var",
       `ORIGIN_URL:${upstreamForEdge}`,
+      "--var",
+      `INSTANCE_ID:${instanceId}`,
       "--inspector-port",
       "0",
       "--show-interactive-dev-session=false",
@@ -182,7 +224,13 @@ async function main(settings: StackSettings): Promise<void> {
     { cwd: repoRoot, env: wranglerEnv },
   );
   running.push(edge);
-  await waitForHttp(`${edgeUrl}/health`, edge, { timeoutMs: 120_000, accept: (s) => s === 200 });
+  await waitForChild(
+    `${edgeUrl}/health`,
+    edge,
+    instanceId,
+    { variable: "EDGE_PORT", value: settings.EDGE_PORT },
+    120_000,
+  );
 
   const minted = await fetch(`${edgeUrl}/api/v1/admin/tokens`, {
     method: "POST",
@@ -205,6 +253,8 @@ async function main(settings: StackSettings): Promise<void> {
     throw new Error(`minting the banner token failed: ${minted.status} ${await minted.text()}`);
   const { token } = (await minted.json()) as { token: string };
 
+  if (stopping) return;
+  up = true;
   process.stdout.write(
     renderBanner({
       edgeUrl,
@@ -222,14 +272,13 @@ async function main(settings: StackSettings): Promise<void> {
   for (const managed of running) {
     void managed.exited.then((code) => {
       if (stopping) return;
-      log(`${managed.name} exited unexpectedly (code ${code}); stopping the stack`);
-      void stopAll(1);
+      void stopAll(1, `${managed.name} exited unexpectedly (code ${code}); stopping the stack`);
     });
   }
 }
 
-process.on("SIGINT", () => void stopAll(0));
-process.on("SIGTERM", () => void stopAll(0));
+process.on("SIGINT", () => onSignal("SIGINT"));
+process.on("SIGTERM", () => onSignal("SIGTERM"));
 
 let settings: StackSettings;
 try {
@@ -239,6 +288,8 @@ try {
   process.exit(2);
 }
 main(settings).catch(async (error: unknown) => {
-  log(`failed: ${error instanceof Error ? error.message : String(error)}`);
-  await stopAll(1);
+  // A child that exits because Ctrl-C is stopping everything is not a failure to report.
+  if (stopping) return;
+  const message = error instanceof Error ? error.message : String(error);
+  await stopAll(1, `failed: ${message}`);
 });

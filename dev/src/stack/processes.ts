@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { busyPortMessage, portIsFree } from "./ports.ts";
 
 const COLORS = [36, 35, 33, 32, 34];
 
@@ -60,30 +61,61 @@ export async function stopProcess(managed: ManagedProcess, graceMs = 5000): Prom
   clearTimeout(timer);
 }
 
-/** Polls a URL until it answers with an accepted status, the process dies, or time runs out. */
-export async function waitForHttp(
+/** The header each child echoes on its health answer; see `waitForOwnAnswer`. */
+export const INSTANCE_HEADER = "x-instance-id";
+
+/**
+ * Polls a health URL until it answers 200 carrying this run's instance id, the process dies, or
+ * time runs out. Any other answer comes from someone else on the port and never counts as ready.
+ */
+export async function waitForOwnAnswer(
   url: string,
   managed: ManagedProcess,
-  options: { timeoutMs?: number; accept?: (status: number) => boolean } = {},
+  instanceId: string,
+  options: { timeoutMs?: number } = {},
 ): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  const accept = options.accept ?? ((status: number) => status < 500);
   let exited = false;
   void managed.exited.then(() => {
     exited = true;
   });
   let lastError = "no answer yet";
   while (Date.now() < deadline) {
-    if (exited) throw new Error(`${managed.name} exited before it became ready`);
+    if (exited) throw new Error(`${managed.name} exited before it became ready (see its lines above)`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
       await response.body?.cancel();
-      if (accept(response.status)) return;
-      lastError = `status ${response.status}`;
+      const echoed = response.headers.get(INSTANCE_HEADER);
+      if (response.status === 200 && echoed === instanceId) return;
+      lastError =
+        echoed === instanceId
+          ? `status ${response.status}`
+          : `status ${response.status} from another process (no ${INSTANCE_HEADER} of this run)`;
     } catch (error) {
       lastError = error instanceof Error ? error.message : String(error);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`${managed.name} did not become ready at ${url} (${lastError})`);
+}
+
+/**
+ * Waits until the child at `url` answers with this run's instance id. When it cannot (it died, e.g.
+ * of EADDRINUSE, or never answered) and its port is held by someone else, the error names the
+ * variable to change instead of the child's symptom. The child is stopped before the port is probed.
+ */
+export async function waitForChild(
+  url: string,
+  managed: ManagedProcess,
+  instanceId: string,
+  port: { variable: string; value: number },
+  timeoutMs?: number,
+): Promise<void> {
+  try {
+    await waitForOwnAnswer(url, managed, instanceId, timeoutMs === undefined ? {} : { timeoutMs });
+  } catch (error) {
+    await stopProcess(managed);
+    if (!(await portIsFree(port.value))) throw new Error(busyPortMessage(port.variable, port.value));
+    throw error;
+  }
 }

@@ -11,7 +11,7 @@ import {
   tokenMaxLifetimeSeconds,
 } from "./admin-policy.ts";
 import { unauthorized } from "./bearer.ts";
-import { type Scope, ScopeListSchema } from "./scopes.ts";
+import { type Scope, ScopeListSchema, ScopeSchema } from "./scopes.ts";
 import type { TokenRecord } from "./token-store.ts";
 import { InvalidCursorError, TokenStore } from "./token-store.ts";
 
@@ -60,6 +60,35 @@ export const ListTokensQuerySchema = z.object({
 
 const TokenIdSchema = z.string().regex(/^tok_[0-9a-f-]{36}$/);
 
+export const MintTokenResponseSchema = z.object({
+  id: z.string(),
+  /** Shown once; the edge keeps only its SHA-256. */
+  token: z.string(),
+  owner: z.string(),
+  scopes: z.array(ScopeSchema),
+  /** The services a credentials token acts for; null when it names none. */
+  services: z.array(z.string()).nullable(),
+  expiresAt: z.string().nullable(),
+});
+
+/** A token as listed: never the token or its hash. */
+export const TokenViewSchema = z.object({
+  id: z.string(),
+  owner: z.string(),
+  scopes: z.array(ScopeSchema),
+  services: z.array(z.string()).nullable(),
+  label: z.string().nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+});
+
+export const TokenListResponseSchema = z.object({
+  tokens: z.array(TokenViewSchema),
+  nextCursor: z.string().optional(),
+});
+
 /**
  * Compares digests rather than the raw strings so the comparison takes the same time whatever the
  * lengths, and timingSafeEqual never sees inputs of different sizes.
@@ -84,7 +113,7 @@ const adminGuard = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-function publicView(record: TokenRecord) {
+function publicView(record: TokenRecord): z.infer<typeof TokenViewSchema> {
   return {
     id: record.id,
     owner: record.owner,
@@ -105,18 +134,15 @@ export const adminRoutes = new Hono<AppEnv>()
     const maxSeconds = tokenMaxLifetimeSeconds(c.env.TOKEN_MAX_LIFETIME_SECONDS);
     const expiresInSeconds = tokenLifetimeSeconds(input, maxSeconds);
     const { token, record } = await new TokenStore(c.env.DB).mint({ ...input, expiresInSeconds });
-    return c.json(
-      {
-        id: record.id,
-        token,
-        owner: record.owner,
-        scopes: record.scopes,
-        services: record.services,
-        expiresAt: record.expiresAt,
-      },
-      201,
-      { "cache-control": "no-store" },
-    );
+    const body: z.infer<typeof MintTokenResponseSchema> = {
+      id: record.id,
+      token,
+      owner: record.owner,
+      scopes: record.scopes,
+      services: record.services,
+      expiresAt: record.expiresAt,
+    };
+    return c.json(body, 201, { "cache-control": "no-store" });
   })
   .get("/tokens", async (c) => {
     const query = ListTokensQuerySchema.safeParse(c.req.query());

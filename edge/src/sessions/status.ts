@@ -1,12 +1,14 @@
+import { z } from "zod";
 import type { EdgeBindings } from "../env.ts";
 import { sessionsConfig } from "./config.ts";
 
-export interface SessionsCheck {
-  ok: boolean;
-  binding: "SESSIONS" | "SESSIONS_KV";
-  mode: "durable_objects" | "kv_fallback";
-  latencyMs: number;
-}
+export const SessionsCheckSchema = z.object({
+  ok: z.boolean(),
+  binding: z.enum(["SESSIONS", "SESSIONS_KV"]),
+  mode: z.enum(["durable_objects", "kv_fallback"]),
+  latencyMs: z.number(),
+});
+export type SessionsCheck = z.infer<typeof SessionsCheckSchema>;
 
 /** The `sessions` entry of /api/v1/status: a round trip to a probe object, or to KV when the flag is off. */
 export async function checkSessions(env: EdgeBindings): Promise<SessionsCheck> {

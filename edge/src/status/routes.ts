@@ -1,20 +1,24 @@
 import { ProblemError } from "@chittyconnect/contract";
 import { Hono } from "hono";
+import { z } from "zod";
 import type { AppEnv, EdgeBindings } from "../env.ts";
 import { openApiDocument } from "../openapi.ts";
 import { OriginClient } from "../origin/client.ts";
-import { checkSessions, type SessionsCheck } from "../sessions/status.ts";
+import { checkSessions, SessionsCheckSchema } from "../sessions/status.ts";
 
-export interface StatusReport {
-  status: "ok" | "degraded";
-  checks: {
-    d1: { ok: boolean; latencyMs: number };
-    origin: { ok: boolean; latencyMs: number; detail?: string };
+export const StatusReportSchema = z.object({
+  status: z.enum(["ok", "degraded"]),
+  checks: z.object({
+    d1: z.object({ ok: z.boolean(), latencyMs: z.number() }),
+    origin: z.object({ ok: z.boolean(), latencyMs: z.number(), detail: z.string().optional() }),
     /** latencyMs is null when the origin could not be asked. */
-    connect: { ok: boolean; synced: boolean; latencyMs: number | null };
-    sessions: SessionsCheck;
-  };
-}
+    connect: z.object({ ok: z.boolean(), synced: z.boolean(), latencyMs: z.number().nullable() }),
+    sessions: SessionsCheckSchema,
+  }),
+});
+export type StatusReport = z.infer<typeof StatusReportSchema>;
+
+export const HealthSchema = z.object({ status: z.literal("healthy") });
 
 async function timed<T>(work: () => Promise<T>): Promise<{ value?: T; error?: unknown; latencyMs: number }> {
   const started = performance.now();
@@ -56,8 +60,13 @@ export async function collectStatus(env: EdgeBindings, requestId: string): Promi
 }
 
 export const healthRoutes = new Hono<AppEnv>()
-  .get("/health", (c) => c.json({ status: "healthy" }, 200, { "cache-control": "no-store" }))
-  .get("/api/v1/openapi.json", (c) => c.json(openApiDocument()))
+  .get("/health", (c) =>
+    c.json({ status: "healthy" }, 200, {
+      "cache-control": "no-store",
+      ...(c.env.INSTANCE_ID ? { "x-instance-id": c.env.INSTANCE_ID } : {}),
+    }),
+  )
+  .get("/api/v1/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)))
   .get("/api/v1/status", async (c) =>
     c.json(await collectStatus(c.env, c.get("requestId")), 200, { "cache-control": "no-store" }),
   );
