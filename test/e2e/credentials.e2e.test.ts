@@ -197,6 +197,29 @@ describe("end to end: npm start's stack, driven over HTTP", () => {
     await expectProblem(await fetch(url, { method: "POST", headers, body }), 401);
   });
 
+  it("rotates once for two requests with one Idempotency-Key, the second a replay", async () => {
+    const token = await mint(["credentials:rotate"]);
+    const rotate = (purpose: string) =>
+      fetch(`${stack.edgeUrl}/api/v1/credentials/rotate`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          "idempotency-key": "e2e-rotate-once-0001",
+        },
+        body: JSON.stringify({ service: "chittyid", credentialPath: PATH, purpose }),
+      });
+    const before = await valueInVault();
+    const first = CredentialResponseSchema.parse(await (await rotate("e2e idempotent")).json());
+    const second = CredentialResponseSchema.parse(await (await rotate("e2e idempotent")).json());
+    if (first.sealed || second.sealed) throw new Error("expected plain values");
+    expect(first.value).not.toBe(before);
+    expect(second).toMatchObject({ replayed: true, value: first.value, version: first.version });
+    expect(await valueInVault()).toBe(first.value);
+    const reused = await expectProblem(await rotate("another purpose"), 422);
+    expect(reused.code).toBe("idempotency_key_reused");
+  });
+
   it("reports every hop in /api/v1/status", async () => {
     const response = await fetch(`${stack.edgeUrl}/api/v1/status`);
     expect(response.status).toBe(200);

@@ -134,7 +134,9 @@ export class IdempotencyStore {
   /** Claims the key for this request, or says why it cannot be claimed. Throws IdempotencyStoreFullError. */
   claim(scope: IdempotencyScope, fingerprint: string): Claim {
     const now = this.#now();
-    if (now - this.#prunedAt >= PRUNE_INTERVAL_MS) this.#size = this.#pruneNow();
+    if (now - this.#prunedAt >= PRUNE_INTERVAL_MS || this.#size >= this.#maxKeys) {
+      this.#size = this.#pruneNow();
+    }
     return this.#transaction(() => {
       const row = this.#select.get(scope.owner, scope.key) as Row | undefined;
       if (row && !this.#lapsed(row, now)) {
@@ -142,14 +144,11 @@ export class IdempotencyStore {
         if (row.state === "pending") return { kind: "in_progress" };
         return { kind: "replay", version: row.version ?? undefined };
       }
-      if (row) {
-        this.#delete.run(scope.owner, scope.key);
-        this.#size -= 1;
-      }
-      if (this.#size >= this.#maxKeys) this.#size = this.#pruneNow();
-      if (this.#size >= this.#maxKeys) throw new IdempotencyStoreFullError();
+      // A lapsed row is replaced in place, so it does not count against the bound.
+      if (!row && this.#size >= this.#maxKeys) throw new IdempotencyStoreFullError();
+      if (row) this.#delete.run(scope.owner, scope.key);
       this.#insert.run(scope.owner, scope.key, fingerprint, now, now + this.#ttlMs);
-      this.#size += 1;
+      if (!row) this.#size += 1;
       return { kind: "claimed" };
     });
   }
