@@ -2,13 +2,9 @@ import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { parse } from "yaml";
 import { cloudflaredConfigPath, isLoopbackHostPort, mountedSecrets, serviceUser } from "./compose.ts";
-import { interpolate } from "./compose-files.ts";
+import { interpolate, isObject } from "./compose-files.ts";
 import { type SectionResult, section } from "./report.ts";
 import { canRead } from "./secrets.ts";
-
-type Doc = Record<string, unknown>;
-const isObject = (value: unknown): value is Doc =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 const NGINX_SERVICE = "http://nginx:8080";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

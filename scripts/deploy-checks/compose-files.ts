@@ -8,8 +8,9 @@ import { parse } from "yaml";
 const MAX_COMPOSE_BYTES = 262_144;
 export const DEFAULT_COMPOSE_FILE = "docker-compose.yml";
 
-type Doc = Record<string, unknown>;
-const isObject = (value: unknown): value is Doc =>
+export type Doc = Record<string, unknown>;
+/** A YAML/JSON map (not null, not a list): what every deploy check walks. */
+export const isObject = (value: unknown): value is Doc =>
   value !== null && typeof value === "object" && !Array.isArray(value);
 
 const OVERRIDE = "!override";

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { parsePeer, SECRET_VARIABLES } from "../../origin/src/config.ts";
+import { type Doc, isObject } from "./compose-files.ts";
 import { type SectionResult, section } from "./report.ts";
 
 /** The services the production stack must have, and the ones holding 1Password's data. */
@@ -8,11 +9,6 @@ const CONNECT_SERVICES = ["connect-api", "connect-sync"] as const;
 /** The uid:gid 1Password's Connect images run as (their `opuser`). */
 export const CONNECT_USER = "999:999";
 const SECRET_NAME = /TOKEN|SECRET|PASSWORD|KEY|SESSION|CREDENTIAL/i;
-
-type Doc = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Doc =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** An image reference pinned to an exact version: a digest, or a tag with major.minor.patch. */
 export function isPinnedImage(image: string): boolean {

@@ -1,4 +1,5 @@
 import { configProblems, EdgeVarsSchema } from "../../edge/src/config.ts";
+import { type Doc, isObject } from "./compose-files.ts";
 import { parseJsonc } from "./jsonc.ts";
 import { type SectionResult, section } from "./report.ts";
 
@@ -6,10 +7,6 @@ export const DEPLOY_ENVS = ["staging", "production"] as const;
 export const REQUIRED_EDGE_SECRETS = ["ADMIN_TOKEN", "EDGE_SIGNING_KEY"] as const;
 const MAX_WRANGLER_BYTES = 262_144;
 const PLACEHOLDER = /REPLACE|CHANGE[_-]?ME|TODO|xxxx|local-dev|<[^>]*>|^0+$/i;
-
-type Doc = Record<string, unknown>;
-const isObject = (value: unknown): value is Doc =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** Checks edge/wrangler.jsonc: every deploy env has its D1 database, an https origin, its secrets. */
 export function checkWranglerText(text: string): SectionResult {

@@ -1,6 +1,6 @@
 import { parseOriginConfig, readSecretFile, SECRET_VARIABLES } from "../../origin/src/config.ts";
 import { mountedSecrets } from "./compose.ts";
-import { interpolate } from "./compose-files.ts";
+import { interpolate, isObject } from "./compose-files.ts";
 import { type SectionResult, section } from "./report.ts";
 import { secretFiles } from "./secrets.ts";
 
@@ -12,10 +12,6 @@ const MOVED_TO_FILES: Record<string, string> = {
   CLOUDFLARE_TUNNEL_TOKEN: "cloudflare_tunnel_token",
   OP_CREDENTIALS_FILE: "1password-credentials.json",
 };
-
-type Doc = Record<string, unknown>;
-const isObject = (value: unknown): value is Doc =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 export interface EnvCheckOptions {
   /** Relative paths in `.env` resolve against this directory (where compose runs). */

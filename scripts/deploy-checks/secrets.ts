@@ -2,12 +2,8 @@ import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { MAX_SECRET_FILE_BYTES } from "../../origin/src/config.ts";
 import { mountedSecrets, serviceUser } from "./compose.ts";
-import { interpolate } from "./compose-files.ts";
+import { interpolate, isObject } from "./compose-files.ts";
 import { type SectionResult, section } from "./report.ts";
-
-type Doc = Record<string, unknown>;
-const isObject = (value: unknown): value is Doc =>
-  value !== null && typeof value === "object" && !Array.isArray(value);
 
 /** What each secret file must hold, where the shape is known; the origin's go through its schema. */
 const CONTENT_CHECKS: Record<string, (text: string) => string | undefined> = {

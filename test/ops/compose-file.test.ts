@@ -2,7 +2,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { COMPOSE_TUNNEL_SUBNET, renderComposeNginxConfig } from "../../nginx/compose-config.ts";
+import {
+  COMPOSE_METRICS_SUBNET,
+  COMPOSE_TUNNEL_SUBNET,
+  renderComposeNginxConfig,
+} from "../../nginx/compose-config.ts";
 import { checkCompose, isPinnedImage } from "../../scripts/deploy-checks/compose.ts";
 import { interpolate, mergeCompose, parseComposeText } from "../../scripts/deploy-checks/compose-files.ts";
 
@@ -39,6 +43,17 @@ describe("docker-compose.yml", () => {
     const doc = load();
     expect(doc.networks.tunnel.ipam.config[0].subnet).toBe(COMPOSE_TUNNEL_SUBNET);
     expect(read("nginx/nginx.conf")).toContain(`set_real_ip_from ${COMPOSE_TUNNEL_SUBNET};`);
+  });
+
+  it("puts nginx on the internal metrics network its /metrics listener admits, and nobody else", () => {
+    const doc = load();
+    expect(doc.networks.metrics.internal).toBe(true);
+    expect(doc.networks.metrics.ipam.config[0].subnet).toBe(COMPOSE_METRICS_SUBNET);
+    expect(read("nginx/nginx.conf")).toContain(`allow ${COMPOSE_METRICS_SUBNET};`);
+    const members = Object.entries(doc.services as Record<string, Doc>)
+      .filter(([, service]) => (service.networks ?? []).includes("metrics"))
+      .map(([name]) => name);
+    expect(members).toEqual(["nginx"]);
   });
 
   it("ships the nginx.conf that nginx/render.ts renders (run node nginx/write-compose-config.ts after changing it)", () => {
