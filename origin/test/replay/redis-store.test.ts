@@ -6,7 +6,8 @@ import { RedisNonceStore } from "../../src/replay/redis-store.ts";
 import { captureLogger } from "../http/harness.ts";
 
 const redisBinary = findRedisServer();
-if (!redisBinary) console.warn("Redis nonce store tests skipped: no redis-server (apt-get install -y redis-server)");
+if (!redisBinary)
+  console.warn("Redis nonce store tests skipped: no redis-server (apt-get install -y redis-server)");
 
 describe.skipIf(!redisBinary)("RedisNonceStore against a real redis-server", () => {
   let redis: RunningRedis;
