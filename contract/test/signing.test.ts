@@ -4,6 +4,7 @@ import {
   Headers,
   importSigningKey,
   MemoryNonceStore,
+  parseServicesHeader,
   type SigningKey,
   signRequest,
   TokenServicesSchema,
@@ -315,6 +316,25 @@ describe("MemoryNonceStore", () => {
           });
         },
       ),
+    );
+  });
+});
+
+describe("the services header", () => {
+  it("parses exactly the lists a token can carry, as TokenServicesSchema normalises them", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constant("*"), fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,8}$/)), {
+          maxLength: 5,
+        }),
+        (list) => {
+          const text = list.join(",");
+          const schema = TokenServicesSchema.safeParse(list);
+          const canonical = schema.success && schema.data.join(",") === text;
+          expect(parseServicesHeader(text)).toEqual(text === "" ? [] : canonical ? schema.data : undefined);
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });

@@ -14,7 +14,9 @@ export function checkPolicyFile(file: string): SectionResult {
   if (policy.rules.length === 0) result.warnings.push(`${file}: no rules, so every request is denied`);
   for (const [index, rule] of policy.rules.entries()) {
     if (rule.owners.includes("*")) {
-      result.warnings.push(`${file}: rule ${index + 1} grants every owner ("*"); name the owners' ChittyIDs`);
+      result.warnings.push(
+        `${file}: rule ${index + 1} grants every owner ("*"), so any token bound to its services passes it; name the owners' ChittyIDs`,
+      );
     }
     if (rule.paths.some((path) => path === "**" || path.startsWith("*/") || path.startsWith("**/"))) {
       result.warnings.push(`${file}: rule ${index + 1} covers every vault`);

@@ -30,6 +30,29 @@ describe("docker-compose.yml", () => {
     for (const service of Object.values(services) as Doc[]) expect(service.ports).toBeUndefined();
   });
 
+  it("runs a second origin replica and Valkey in the replicas profile, each replica with its own audit volume", () => {
+    const { services, volumes } = load();
+    const [origin, second, valkey] = [services.origin, services["origin-2"], services.valkey];
+    expect(second.profiles).toEqual(["replicas"]);
+    expect(valkey.profiles).toEqual(["replicas"]);
+    expect(origin.profiles).toBeUndefined();
+    // Same build and settings, so the replicas cannot drift apart.
+    expect(second.build).toEqual(origin.build);
+    expect(second.environment).toEqual(origin.environment);
+    expect(origin.environment.REDIS_URL).toMatch(/^\$\{REDIS_URL:-\}$/);
+    const auditVolume = (service: Doc) =>
+      (service.volumes as string[])
+        .find((volume) => volume.endsWith(":/var/lib/chittyconnect/audit"))
+        ?.split(":")[0];
+    expect(auditVolume(origin)).toBe("audit");
+    expect(auditVolume(second)).toBe("audit-2");
+    expect(Object.keys(volumes)).toEqual(expect.arrayContaining(["audit", "audit-2", "nonces"]));
+    // nginx resolves `origin`; the second replica answers to that name too.
+    expect(second.networks.app.aliases).toEqual(["origin"]);
+    expect(origin.depends_on.valkey).toEqual({ condition: "service_healthy", required: false });
+    expect(valkey.networks).toEqual(["app"]);
+  });
+
   it("keeps Connect on an internal network the tunnel cannot reach", () => {
     const doc = load();
     expect(doc.networks.connect.internal).toBe(true);

@@ -5,6 +5,7 @@ import { renderNginxConfig } from "../../../nginx/render.ts";
 import { renderBanner } from "./banner.ts";
 import { firstBusyPort } from "./ports.ts";
 import { type ManagedProcess, startProcess, stopProcess, waitForChild } from "./processes.ts";
+import { findRedisServer, pingRedis, redisArgs } from "./redis.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { readStackSettings, type StackSettings } from "./settings.ts";
 
@@ -60,6 +61,13 @@ async function main(settings: StackSettings): Promise<void> {
   const busy = await firstBusyPort({
     CONNECT_PORT: settings.CONNECT_PORT,
     ORIGIN_PORT: settings.ORIGIN_PORT,
+    ...Object.fromEntries(
+      Array.from({ length: settings.ORIGIN_REPLICAS - 1 }, (_, i) => [
+        `ORIGIN_PORT (+${i + 1}, replica ${i + 2})`,
+        settings.ORIGIN_PORT + i + 1,
+      ]),
+    ),
+    ...(settings.ORIGIN_REPLICAS > 1 ? { REDIS_PORT: settings.REDIS_PORT } : {}),
     ...(nginxBinary ? { NGINX_PORT: settings.NGINX_PORT } : {}),
     EDGE_PORT: settings.EDGE_PORT,
   });
@@ -94,29 +102,57 @@ async function main(settings: StackSettings): Promise<void> {
     value: settings.CONNECT_PORT,
   });
 
-  const origin = startProcess("origin", node, ["origin/src/main.ts"], {
-    cwd: repoRoot,
-    env: {
-      ...baseEnv,
-      HOST: "127.0.0.1",
-      PORT: String(settings.ORIGIN_PORT),
-      LOG_LEVEL: settings.LOG_LEVEL,
-      OP_CONNECT_HOST: connectUrl,
-      OP_CONNECT_TOKEN: secrets.connectToken,
-      EDGE_SIGNING_KEY: secrets.edgeSigningKey,
-      AUDIT_HMAC_KEY: secrets.auditHmacKey,
-      POLICY_FILE: join(repoRoot, "origin/fixtures/policy.yaml"),
-      AUDIT_LOG_FILE: auditLog,
-      // Edge and origin share this machine's clock.
-      CLOCK_SKEW_MS: "0",
-      INSTANCE_ID: instanceId,
-    },
-  });
-  running.push(origin);
-  await waitForChild(`${originUrl}/healthz`, origin, instanceId, {
-    variable: "ORIGIN_PORT",
-    value: settings.ORIGIN_PORT,
-  });
+  // Several replicas need nginx to balance them and one nonce store so a replay fails on each.
+  const replicas = settings.ORIGIN_REPLICAS;
+  let redisUrl: string | undefined;
+  if (replicas > 1) {
+    const redisBinary = findRedisServer();
+    if (!nginxBinary || !redisBinary) {
+      throw new Error(
+        "ORIGIN_REPLICAS > 1 needs nginx and redis-server (apt-get install nginx redis-server)",
+      );
+    }
+    const redis = startProcess("redis", redisBinary, redisArgs(settings.REDIS_PORT), {
+      cwd: repoRoot,
+      env: baseEnv,
+    });
+    running.push(redis);
+    const deadline = Date.now() + 10_000;
+    while (!(await pingRedis(settings.REDIS_PORT))) {
+      if (Date.now() > deadline)
+        throw new Error(`redis-server did not answer on port ${settings.REDIS_PORT}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    redisUrl = `redis://127.0.0.1:${settings.REDIS_PORT}`;
+  }
+  const originPorts = Array.from({ length: replicas }, (_, i) => settings.ORIGIN_PORT + i);
+  for (const [i, port] of originPorts.entries()) {
+    const origin = startProcess(replicas > 1 ? `origin${i + 1}` : "origin", node, ["origin/src/main.ts"], {
+      cwd: repoRoot,
+      env: {
+        ...baseEnv,
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        LOG_LEVEL: settings.LOG_LEVEL,
+        OP_CONNECT_HOST: connectUrl,
+        OP_CONNECT_TOKEN: secrets.connectToken,
+        EDGE_SIGNING_KEY: secrets.edgeSigningKey,
+        AUDIT_HMAC_KEY: secrets.auditHmacKey,
+        POLICY_FILE: join(repoRoot, "origin/fixtures/policy.yaml"),
+        // Each replica keeps its own chain.
+        AUDIT_LOG_FILE: i === 0 ? auditLog : join(settings.stateDir, "audit", `audit-${i + 1}.log`),
+        // Edge and origin share this machine's clock.
+        CLOCK_SKEW_MS: "0",
+        INSTANCE_ID: instanceId,
+        ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+      },
+    });
+    running.push(origin);
+    await waitForChild(`http://127.0.0.1:${port}/healthz`, origin, instanceId, {
+      variable: i === 0 ? "ORIGIN_PORT" : `ORIGIN_PORT (+${i}, replica ${i + 1})`,
+      value: port,
+    });
+  }
 
   let upstreamForEdge = originUrl;
   let nginxUrl: string | undefined;
@@ -133,7 +169,7 @@ async function main(settings: StackSettings): Promise<void> {
       confFile,
       renderNginxConfig({
         listenPort: settings.NGINX_PORT,
-        upstream: `127.0.0.1:${settings.ORIGIN_PORT}`,
+        upstream: originPorts.map((port) => `127.0.0.1:${port}`),
         prefix,
         accessLog: join(prefix, "logs", "access.log"),
         errorLog: join(prefix, "logs", "error.log"),

@@ -9,6 +9,9 @@ export const StackEnvSchema = z.object({
   ORIGIN_PORT: port(8090),
   CONNECT_PORT: port(8080),
   NGINX_PORT: port(8088),
+  /** Origin processes behind nginx (ports ORIGIN_PORT, ORIGIN_PORT+1, …); above 1 they share redis-server. */
+  ORIGIN_REPLICAS: z.coerce.number().int().min(1).max(4).default(1),
+  REDIS_PORT: port(6390),
   /** Overrides the generated admin token, so scripts can drive the stack. */
   ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters").optional(),
   /** The owner the banner's token is minted for. */

@@ -21,18 +21,27 @@ export function unauthenticated(): ProblemError {
   });
 }
 
+/** The origin cannot decide right now; the caller may retry after `retryAfterSeconds`. */
+function unavailable(code: string, detail: string, retryAfterSeconds: number): ProblemError {
+  return new ProblemError({
+    status: 503,
+    code,
+    title: "Service unavailable",
+    detail,
+    headers: { "retry-after": String(retryAfterSeconds) },
+  });
+}
+
 export function accessMiddleware(verifier: AccessVerifier): MiddlewareHandler<OriginEnv> {
   return async (c, next) => {
     const result = await verifier.verify(c.req.header(Headers.accessJwt));
     if (!result.ok && result.keysUnavailable) {
       c.var.log.error("Cloudflare Access keys (ACCESS_JWKS_URL) could not be fetched");
-      throw new ProblemError({
-        status: 503,
-        code: "access_keys_unavailable",
-        title: "Service unavailable",
-        detail: "The origin cannot check Access tokens right now; try again shortly.",
-        headers: { "retry-after": "5" },
-      });
+      throw unavailable(
+        "access_keys_unavailable",
+        "The origin cannot check Access tokens right now; try again shortly.",
+        5,
+      );
     }
     if (!result.ok) {
       c.var.log.warn({ reason: result.reason }, "access jwt rejected");
@@ -73,23 +82,19 @@ export function signatureMiddleware(options: SignatureOptions): MiddlewareHandle
     } catch (error) {
       if (!(error instanceof NonceStoreUnavailableError)) throw error;
       c.var.log.error("nonce store unavailable; refusing signed requests");
-      throw new ProblemError({
-        status: 503,
-        code: "replay_store_unavailable",
-        title: "Service unavailable",
-        detail: "The origin cannot check for replayed requests right now; retry shortly.",
-        headers: { "retry-after": "2" },
-      });
+      throw unavailable(
+        "replay_store_unavailable",
+        "The origin cannot check for replayed requests right now; retry shortly.",
+        2,
+      );
     }
     if (!result.ok && result.reason === "predates_start") {
       c.var.log.warn({ reason: result.reason }, "request signature rejected");
-      throw new ProblemError({
-        status: 503,
-        code: "origin_starting",
-        title: "Service unavailable",
-        detail: "The origin has just started and refuses requests signed before then; retry shortly.",
-        headers: { "retry-after": "1" },
-      });
+      throw unavailable(
+        "origin_starting",
+        "The origin has just started and refuses requests signed before then; retry shortly.",
+        1,
+      );
     }
     if (!result.ok) {
       c.var.log.warn({ reason: result.reason }, "request signature rejected");

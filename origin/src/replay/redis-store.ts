@@ -8,7 +8,7 @@ const KEY_PREFIX = "chittyconnect:nonce:";
 
 /** The two calls this store makes; the client's own type is generic over modules we never load. */
 interface RedisConnection {
-  sendCommand(args: string[], options: { timeout: number }): Promise<unknown>;
+  sendCommand(args: string[]): Promise<unknown>;
   destroy(): void;
 }
 
@@ -35,12 +35,15 @@ export class RedisNonceStore implements NonceStore {
 
   /** Connects before the origin listens, so a wrong REDIS_URL fails the start, not the first request. */
   static async connect(options: RedisNonceStoreOptions): Promise<RedisNonceStore> {
+    let connected = false;
     const client = createClient({
       url: options.url,
       disableOfflineQueue: true,
       socket: {
         connectTimeout: 5000,
-        reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
+        // Retry for ever once running; at start, the first failure is the answer.
+        reconnectStrategy: (retries: number, cause: Error) =>
+          connected ? Math.min(100 * 2 ** retries, 2000) : cause,
       },
     });
     let lastLogged = "";
@@ -58,6 +61,7 @@ export class RedisNonceStore implements NonceStore {
     });
     try {
       await client.connect();
+      connected = true;
     } catch (error) {
       client.destroy();
       const code = (error as { code?: unknown }).code;
@@ -70,15 +74,27 @@ export class RedisNonceStore implements NonceStore {
 
   async remember(nonce: string, expiresAtMs: number, nowMs: number): Promise<boolean> {
     const ttlMs = Math.max(1, Math.ceil(expiresAtMs - nowMs));
-    let reply: unknown;
+    // The client's own command timeout stops applying once a command is written, and a frozen
+    // server never answers written ones: the deadline is kept here.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new NonceStoreUnavailableError("nonce store did not answer in time")),
+        this.#timeoutMs,
+      );
+    });
     try {
-      reply = await this.#client.sendCommand(["SET", KEY_PREFIX + nonce, "1", "NX", "PX", String(ttlMs)], {
-        timeout: this.#timeoutMs,
-      });
+      const reply = await Promise.race([
+        this.#client.sendCommand(["SET", KEY_PREFIX + nonce, "1", "NX", "PX", String(ttlMs)]),
+        deadline,
+      ]);
+      return reply !== null;
     } catch (error) {
-      throw new NonceStoreUnavailableError("nonce store did not answer", { cause: error });
+      if (error instanceof NonceStoreUnavailableError) throw error;
+      throw new NonceStoreUnavailableError("nonce store failed", { cause: error });
+    } finally {
+      clearTimeout(timer);
     }
-    return reply !== null;
   }
 
   close(): void {
