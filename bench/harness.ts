@@ -10,6 +10,7 @@ export interface Measurement {
   seconds: number;
   throughput: number;
   p50: number;
+  p95: number;
   p99: number;
 }
 
@@ -53,16 +54,18 @@ export async function measure(
     seconds,
     throughput: latencies.length / seconds,
     p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
   };
 }
 
 export function formatTable(rows: Measurement[]): string {
-  const header = ["case", "req/s", "p50 ms", "p99 ms", "requests", "errors"];
+  const header = ["case", "req/s", "p50 ms", "p95 ms", "p99 ms", "requests", "errors"];
   const body = rows.map((r) => [
     r.name,
     r.throughput.toFixed(0),
     r.p50.toFixed(2),
+    r.p95.toFixed(2),
     r.p99.toFixed(2),
     String(r.requests),
     String(r.errors),
