@@ -15,7 +15,10 @@ const USAGE =
 
 let values: ReturnType<typeof parse>;
 function parse() {
+  // `./run fuzz -- --requests N` reaches us as `-- --requests N` (./run adds its own `--`).
+  const args = process.argv.slice(2);
   return parseArgs({
+    args: args[0] === "--" ? args.slice(1) : args,
     options: {
       requests: { type: "string", default: "2000" },
       seed: { type: "string" },
@@ -81,6 +84,10 @@ try {
     requests,
     seed,
     concurrency,
+    onProgress: (done) => {
+      if (done % Math.max(1, Math.floor(requests / 10)) === 0)
+        process.stderr.write(`fuzz: ${done}/${requests}\n`);
+    },
   });
   const logLeaks = stack?.leaks();
   if (values.json) {

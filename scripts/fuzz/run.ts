@@ -11,6 +11,8 @@ export interface FuzzOptions {
   concurrency: number;
   /** Per-request limit before it counts as timed out. */
   timeoutMs?: number;
+  /** Called after each answered (or failed) request with the number done so far. */
+  onProgress?: (done: number) => void;
 }
 
 /** One request that counted against the run, kept so a failure can be reproduced. */
@@ -179,8 +181,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     findings: [],
   };
   const queue = generateRequests(options.context, options.seed, options.requests);
+  let done = 0;
   const worker = async () => {
-    for (let next = queue.next(); !next.done; next = queue.next()) await send(options, next.value, report);
+    for (let next = queue.next(); !next.done; next = queue.next()) {
+      await send(options, next.value, report);
+      options.onProgress?.(++done);
+    }
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   return report;
