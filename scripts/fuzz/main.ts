@@ -73,6 +73,11 @@ if (values.target) {
   stackSecrets = [...Object.values(stack.secrets() as Record<string, string>), adminToken];
 }
 
+// Ctrl-C stops sending and still prints what was counted (and stops the stack).
+const interrupted = new AbortController();
+process.once("SIGINT", () => interrupted.abort());
+process.once("SIGTERM", () => interrupted.abort());
+
 let exitCode = 0;
 try {
   const context = await prepareContext(target, adminToken);
@@ -84,6 +89,7 @@ try {
     requests,
     seed,
     concurrency,
+    signal: interrupted.signal,
     onProgress: (done) => {
       if (done % Math.max(1, Math.floor(requests / 10)) === 0)
         process.stderr.write(`fuzz: ${done}/${requests}\n`);
@@ -100,7 +106,7 @@ try {
         : `  secrets in logs   ${logLeaks.length}\n${logLeaks.map((line) => `  ! ${line}\n`).join("")}`,
     );
   }
-  if (failures(report) > 0 || (logLeaks?.length ?? 0) > 0) exitCode = 1;
+  if (failures(report) > 0 || (logLeaks?.length ?? 0) > 0 || interrupted.signal.aborted) exitCode = 1;
 } finally {
   if (stack) {
     try {

@@ -13,6 +13,8 @@ export interface FuzzOptions {
   timeoutMs?: number;
   /** Called after each answered (or failed) request with the number done so far. */
   onProgress?: (done: number) => void;
+  /** Stops the run early (Ctrl-C): requests in flight finish, the report counts what was sent. */
+  signal?: AbortSignal;
 }
 
 /** One request that counted against the run, kept so a failure can be reproduced. */
@@ -25,6 +27,7 @@ export interface FuzzFinding {
 }
 
 export interface FuzzReport {
+  /** Requests sent (fewer than asked for when the run was stopped early). */
   requests: number;
   seed: number;
   byStatus: Record<string, number>;
@@ -167,7 +170,7 @@ async function send(options: FuzzOptions, request: FuzzRequest, report: FuzzRepo
 /** Fires `requests` generated requests at the target, `concurrency` at a time, and counts. */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const report: FuzzReport = {
-    requests: options.requests,
+    requests: 0,
     seed: options.seed,
     byStatus: {},
     serverErrors: 0,
@@ -183,9 +186,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const queue = generateRequests(options.context, options.seed, options.requests);
   let done = 0;
   const worker = async () => {
-    for (let next = queue.next(); !next.done; next = queue.next()) {
+    for (let next = queue.next(); !next.done && !options.signal?.aborted; next = queue.next()) {
       await send(options, next.value, report);
-      options.onProgress?.(++done);
+      report.requests = ++done;
+      options.onProgress?.(done);
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));

@@ -87,6 +87,7 @@ describe("fuzzing the edge through the local stack", () => {
       concurrency: 16,
     });
     const summary = formatReport(report);
+    expect(report.requests).toBe(CI_REQUESTS);
     expect(report.serverErrors, summary).toBe(0);
     expect(report.nonProblem, summary).toBe(0);
     expect(report.stackTraces, summary).toBe(0);
