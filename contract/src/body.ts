@@ -28,10 +28,23 @@ export function isJsonMediaType(header: string | null | undefined): boolean {
   return mediaType === "application/json";
 }
 
-/** Reads at most `maxBytes` of a stream; a longer one is cancelled and refused with 413. */
+/**
+ * How much of an over-limit body is read and discarded before the 413 goes out. A runtime that
+ * finds a request body unread when it answers cannot reuse the connection: workerd drains at most
+ * 64 KiB and then resets it, failing every other request on that keep-alive connection. Reading
+ * the rest (up to this cap, never kept) lets the client read its 413 and go on; a body larger
+ * than the cap is cut off, as a flood should be.
+ */
+export const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Reads at most `maxBytes` of a stream; a longer one is refused with 413 once the rest has been
+ * drained (up to `drainBytes` in all), or cancelled beyond that.
+ */
 export async function readStreamLimited(
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
+  drainBytes = DRAIN_LIMIT_BYTES,
 ): Promise<Uint8Array<ArrayBuffer>> {
   if (!body) return new Uint8Array(0);
   const reader = body.getReader();
@@ -42,7 +55,7 @@ export async function readStreamLimited(
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
-      await reader.cancel();
+      await drain(reader, total, drainBytes);
       throw payloadTooLarge(maxBytes);
     }
     chunks.push(value);
@@ -56,13 +69,30 @@ export async function readStreamLimited(
   return out;
 }
 
+/** Reads and drops the rest of a stream up to `limit` bytes in all; cancels it past that. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, seen: number, limit: number) {
+  let total = seen;
+  try {
+    while (total <= limit) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      total += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The sender went away mid-body: there is nothing left to keep alive.
+  }
+}
+
 /**
- * A request's body under a limit: an honest Content-Length over it is refused unread; the running
- * count catches chunked or lying senders.
+ * A request's body under a limit: the running count catches chunked or lying senders. An honest
+ * Content-Length over the limit is drained like a chunked body when it is within the drain cap,
+ * and refused unread (the connection then closes) beyond it.
  */
 export function readRequestLimited(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(payloadTooLarge(maxBytes));
+  if (Number.isFinite(declared) && declared > DRAIN_LIMIT_BYTES)
+    return Promise.reject(payloadTooLarge(maxBytes));
   return readStreamLimited(request.body, maxBytes);
 }
 

@@ -33,7 +33,9 @@ async function mint(scopes: string[], owner = OWNER): Promise<string> {
     }),
   });
   expect(response.status).toBe(201);
-  return ((await response.json()) as { token: string }).token;
+  const { token } = (await response.json()) as { token: string };
+  stack.track(token);
+  return token;
 }
 
 function provision(token: string, body: object, headers: Record<string, string> = {}) {

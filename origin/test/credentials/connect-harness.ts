@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from "node:http";
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import pino from "pino";
 import { type OriginConfig, parseOriginConfig } from "../../src/config.ts";
@@ -45,6 +45,25 @@ async function listen(server: Server, requests: string[]): Promise<LocalServer> 
         server.close(() => resolve());
       }),
   };
+}
+
+/** Passes one request on to `upstream` and its answer back, as a plain HTTP proxy. */
+export function forward(upstream: URL, incoming: IncomingMessage, outgoing: ServerResponse): void {
+  const forwarded = request(
+    {
+      host: upstream.hostname,
+      port: upstream.port,
+      method: incoming.method,
+      path: incoming.url,
+      headers: incoming.headers,
+    },
+    (response) => {
+      outgoing.writeHead(response.statusCode ?? 502, response.headers);
+      response.pipe(outgoing);
+    },
+  );
+  forwarded.on("error", () => outgoing.destroy());
+  incoming.pipe(forwarded);
 }
 
 /**

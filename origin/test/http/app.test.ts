@@ -226,6 +226,14 @@ describe("operational endpoints", () => {
     expect(text).not.toContain("12345");
   });
 
+  it("labels made-up methods as one value, so callers cannot mint time series", async () => {
+    // Methods Node's HTTP parser knows (it refuses made-up ones itself) but no route answers.
+    for (const method of ["PROPFIND", "MKCOL", "LOCK"]) await fetch(url("/healthz"), { method });
+    const text = await (await fetch(url("/metrics"))).text();
+    expect(text).toMatch(/origin_http_requests_total\{method="other",route="unmatched",status="404"\} 3/);
+    expect(text).not.toMatch(/PROPFIND|MKCOL|LOCK/);
+  });
+
   it("writes one access line per request without headers or bodies", async () => {
     await signedFetch(url("/v1/credentials/provision"), {
       key,

@@ -1,5 +1,6 @@
-import { createServer, request, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { forward } from "../credentials/connect-harness.ts";
 
 /** What the proxy does with one request on its way to Connect. */
 export type Fault = "pass" | "hang" | "reset" | "error500";
@@ -33,21 +34,7 @@ export async function startFaultyConnect(target: string): Promise<FaultyConnect>
       outgoing.end(JSON.stringify({ status: 500, message: "Internal server error" }));
       return;
     }
-    const forwarded = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: incoming.headers,
-      },
-      (response) => {
-        outgoing.writeHead(response.statusCode ?? 502, response.headers);
-        response.pipe(outgoing);
-      },
-    );
-    forwarded.on("error", () => outgoing.destroy());
-    incoming.pipe(forwarded);
+    forward(upstream, incoming, outgoing);
   });
   server.on("connection", (socket) => {
     sockets.add(socket);

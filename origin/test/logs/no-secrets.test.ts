@@ -19,6 +19,7 @@ const AUDIT_KEY = "audit-hmac-key-never-logged-0123456789abcdef";
 const OWNER = "01-C-TEST-0001-P-2501-A-X";
 const PATH = "services/chittyid/service_token";
 const FIXTURE = fileURLToPath(new URL("../../../dev/fixtures/vault.json", import.meta.url));
+const SPAWN_TEST_TIMEOUT_MS = 120_000;
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
 /** Every concealed value of the dev fixture: any of them in a log line is a leaked credential. */
@@ -67,7 +68,8 @@ async function spawnOrigin(connectHost: string, dir: string): Promise<OriginProc
   });
   const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
   const waitFor = async (text: string) => {
-    const deadline = Date.now() + 10_000;
+    // Generous: a spawned Node process on a loaded CI machine can take many seconds to start.
+    const deadline = Date.now() + 60_000;
     while (!output.includes(text)) {
       if (Date.now() > deadline) throw new Error(`origin never logged "${text}":\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -126,35 +128,43 @@ const FAULT_STATUS: Record<Exclude<Fault, "pass">, number> = { hang: 504, reset:
 
 describe("no secret in any line the origin writes, under Connect faults", () => {
   for (const fault of ["hang", "reset", "error500"] as const) {
-    it(`Connect ${fault}: warm-up, provision and the rotation's write all fail without leaking`, async () => {
-      faulty.fault = () => fault;
-      const origin = await spawnOrigin(faulty.url, dir);
+    it(
+      `Connect ${fault}: warm-up, provision and the rotation's write all fail without leaking`,
+      async () => {
+        faulty.fault = () => fault;
+        const origin = await spawnOrigin(faulty.url, dir);
+        try {
+          await origin.waitFor("Connect warm-up failed");
+          expect(await call(origin, "provision")).toBe(FAULT_STATUS[fault]);
+          expect(await call(origin, "rotate")).toBe(FAULT_STATUS[fault]);
+          // The rotation's PUT carries the whole item (every other field's value) and the token.
+          faulty.fault = (method) => (method === "PUT" ? fault : "pass");
+          expect(await call(origin, "provision")).toBe(200);
+          expect(await call(origin, "rotate")).toBe(FAULT_STATUS[fault]);
+        } finally {
+          await origin.stop();
+          outputs.push(origin.output());
+        }
+      },
+      SPAWN_TEST_TIMEOUT_MS,
+    );
+  }
+
+  it(
+    "Connect refusing connections: warm-up, provision and rotate fail without leaking",
+    async () => {
+      const origin = await spawnOrigin(await closedPortUrl(), dir);
       try {
         await origin.waitFor("Connect warm-up failed");
-        expect(await call(origin, "provision")).toBe(FAULT_STATUS[fault]);
-        expect(await call(origin, "rotate")).toBe(FAULT_STATUS[fault]);
-        // The rotation's PUT carries the whole item (every other field's value) and the token.
-        faulty.fault = (method) => (method === "PUT" ? fault : "pass");
-        expect(await call(origin, "provision")).toBe(200);
-        expect(await call(origin, "rotate")).toBe(FAULT_STATUS[fault]);
+        expect(await call(origin, "provision")).toBe(503);
+        expect(await call(origin, "rotate")).toBe(503);
       } finally {
         await origin.stop();
         outputs.push(origin.output());
       }
-    });
-  }
-
-  it("Connect refusing connections: warm-up, provision and rotate fail without leaking", async () => {
-    const origin = await spawnOrigin(await closedPortUrl(), dir);
-    try {
-      await origin.waitFor("Connect warm-up failed");
-      expect(await call(origin, "provision")).toBe(503);
-      expect(await call(origin, "rotate")).toBe(503);
-    } finally {
-      await origin.stop();
-      outputs.push(origin.output());
-    }
-  });
+    },
+    SPAWN_TEST_TIMEOUT_MS,
+  );
 
   it("the captured output names the failures and carries none of the secrets", () => {
     const text = outputs.join("\n");
