@@ -46,7 +46,10 @@ function base64url(bytes: Uint8Array): string {
 function fromBase64url(text: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return undefined;
   const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  // The last character carries two unused bits: only the canonical spelling is accepted, so no
+  // two different tokens verify as the same one.
+  return base64url(bytes) === text ? bytes : undefined;
 }
 
 export async function signPresign(secret: string, claims: PresignClaims): Promise<string> {

@@ -367,6 +367,7 @@ export const documentRoutes = new Hono<AppEnv>()
       service.store.logStatement(doc.id, actor, "unshare", {
         detail: grantee,
         requestId: c.get("requestId"),
+        ifChanged: true,
       }),
     ]);
     if (removed?.meta.changes !== 1) {
@@ -439,6 +440,7 @@ export const documentRoutes = new Hono<AppEnv>()
       service.store.logStatement(source.id, actor, "unrelate", {
         detail: `${input.data.kind}:${input.data.targetId}`,
         requestId: c.get("requestId"),
+        ifChanged: true,
       }),
     ]);
     if (removed?.meta.changes !== 1) {

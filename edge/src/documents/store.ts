@@ -137,11 +137,18 @@ export class DocumentStore {
     documentId: string,
     actor: string,
     action: string,
-    extra: { version?: number | null; detail?: string | null; requestId?: string | null } = {},
+    extra: {
+      version?: number | null;
+      detail?: string | null;
+      requestId?: string | null;
+      ifChanged?: boolean;
+    } = {},
   ): D1PreparedStatement {
+    // ifChanged: placed after a statement in a batch, logs only when that statement changed a row.
     return this.db
       .prepare(
-        "INSERT INTO document_access_log (document_id, actor, action, version, detail, request_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        `INSERT INTO document_access_log (document_id, actor, action, version, detail, request_id, at)
+         SELECT ?, ?, ?, ?, ?, ?, ? ${extra.ifChanged ? "WHERE changes() = 1" : ""}`,
       )
       .bind(
         documentId,

@@ -1,5 +1,6 @@
 import { ProblemError } from "@chittyconnect/contract";
 import { Hono } from "hono";
+import { type DocumentChecks, documentChecks } from "../documents/status.ts";
 import type { AppEnv, EdgeBindings } from "../env.ts";
 import { openApiDocument } from "../openapi.ts";
 import { OriginClient } from "../origin/client.ts";
@@ -11,7 +12,7 @@ export interface StatusReport {
     origin: { ok: boolean; latencyMs: number; detail?: string };
     /** latencyMs is null when the origin could not be asked. */
     connect: { ok: boolean; synced: boolean; latencyMs: number | null };
-  };
+  } & DocumentChecks;
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ value?: T; error?: unknown; latencyMs: number }> {
@@ -30,9 +31,10 @@ function failureCode(error: unknown): string {
 }
 
 export async function collectStatus(env: EdgeBindings, requestId: string): Promise<StatusReport> {
-  const [d1, origin] = await Promise.all([
+  const [d1, origin, documents] = await Promise.all([
     timed(() => env.DB.prepare("SELECT 1 AS one").first<{ one: number }>()),
     timed(() => OriginClient.fromEnv(env).readiness(requestId)),
+    documentChecks(env, timed),
   ]);
   const d1Ok = d1.value?.one === 1;
   const readiness = origin.value;
@@ -47,8 +49,8 @@ export async function collectStatus(env: EdgeBindings, requestId: string): Promi
     ? { ok: true, latencyMs: origin.latencyMs }
     : { ok: false, latencyMs: origin.latencyMs, detail: failureCode(origin.error) };
   return {
-    status: d1Ok && originCheck.ok && connect.ok ? "ok" : "degraded",
-    checks: { d1: { ok: d1Ok, latencyMs: d1.latencyMs }, origin: originCheck, connect },
+    status: d1Ok && originCheck.ok && connect.ok && documents.r2.ok && documents.queue.ok ? "ok" : "degraded",
+    checks: { d1: { ok: d1Ok, latencyMs: d1.latencyMs }, origin: originCheck, connect, ...documents },
   };
 }
 
