@@ -8,6 +8,7 @@ import {
 } from "@chittyconnect/contract";
 import { z } from "zod";
 import { MintTokenRequestSchema } from "./auth/admin.ts";
+import { documentPaths } from "./documents/openapi.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -67,6 +68,7 @@ export function openApiDocument(): object {
       },
     },
     paths: {
+      ...documentPaths(),
       "/api/v1/credentials/provision": credentialOperation(
         "credentials:provision",
         "ProvisionRequest",

@@ -161,3 +161,42 @@ describe("form reader", () => {
     );
   });
 });
+
+describe("OpenAPI", () => {
+  it("describes every documents route", async () => {
+    const { call } = await import("./documents-helpers.ts");
+    const doc = (await (await call("/api/v1/openapi.json")).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const operations = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith("/api/v1/documents"))
+      .flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
+    expect(operations.sort()).toEqual(
+      [
+        "GET /api/v1/documents",
+        "POST /api/v1/documents/upload",
+        "GET /api/v1/documents/stats",
+        "POST /api/v1/documents/multipart",
+        "GET /api/v1/documents/multipart/{uploadId}",
+        "DELETE /api/v1/documents/multipart/{uploadId}",
+        "PUT /api/v1/documents/multipart/{uploadId}/parts/{n}",
+        "POST /api/v1/documents/multipart/{uploadId}/complete",
+        "GET /api/v1/documents/presigned/{token}",
+        "GET /api/v1/documents/{id}",
+        "PATCH /api/v1/documents/{id}",
+        "DELETE /api/v1/documents/{id}",
+        "GET /api/v1/documents/{id}/download",
+        "PUT /api/v1/documents/{id}/content",
+        "GET /api/v1/documents/{id}/versions",
+        "POST /api/v1/documents/{id}/presign",
+        "GET /api/v1/documents/{id}/permissions",
+        "POST /api/v1/documents/{id}/permissions",
+        "DELETE /api/v1/documents/{id}/permissions/{grantee}",
+        "GET /api/v1/documents/{id}/relationships",
+        "POST /api/v1/documents/{id}/relationships",
+        "DELETE /api/v1/documents/{id}/relationships/{targetId}",
+        "GET /api/v1/documents/{id}/access-log",
+      ].sort(),
+    );
+  });
+});

@@ -27,7 +27,7 @@ export function renderBanner(input: {
     `   dev 1Password Connect ${input.connectUrl}`,
     `   audit log             ${input.auditLog}`,
     "",
-    ` Token for owner ${input.owner} (credentials:provision, credentials:rotate, usage:read; valid 30 days):`,
+    ` Token for owner ${input.owner} (credentials:provision, credentials:rotate, usage:read, documents:read, documents:write; valid 30 days):`,
     `   ${token}`,
     "",
     " Provision a credential through the edge:",

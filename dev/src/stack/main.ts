@@ -130,7 +130,8 @@ async function main(settings: StackSettings): Promise<void> {
   const edgeEnvFile = join(settings.stateDir, "edge.env");
   writeFileSync(
     edgeEnvFile,
-    `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${secrets.edgeSigningKey}\nORIGIN_URL=${upstreamForEdge}\n`,
+    `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${secrets.edgeSigningKey}\nORIGIN_URL=${upstreamForEdge}\n` +
+      `DOCUMENT_URL_SIGNING_KEY=${secrets.documentUrlSigningKey}\n`,
     { mode: 0o600 },
   );
   const wrangler = join(repoRoot, "node_modules/.bin/wrangler");
@@ -187,7 +188,13 @@ async function main(settings: StackSettings): Promise<void> {
     headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
     body: JSON.stringify({
       owner: settings.STACK_OWNER,
-      scopes: ["credentials:provision", "credentials:rotate", "usage:read"],
+      scopes: [
+        "credentials:provision",
+        "credentials:rotate",
+        "usage:read",
+        "documents:read",
+        "documents:write",
+      ],
       label: "local stack banner",
       expiresInSeconds: 30 * 24 * 3600,
     }),
