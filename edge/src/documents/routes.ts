@@ -97,6 +97,20 @@ function created(c: Context<AppEnv>, doc: VisibleDocument, status: 200 | 201 = 2
   return c.json(toView(doc), status, headers);
 }
 
+/** A DELETE and its access-log entry (written only if a row went) in one batch; 404 if none did. */
+async function deleteLogged(
+  service: DocumentService,
+  statement: D1PreparedStatement,
+  log: D1PreparedStatement,
+  code: string,
+  what: string,
+): Promise<void> {
+  const [removed] = await service.store.db.batch([statement, log]);
+  if (removed?.meta.changes !== 1) {
+    throw new ProblemError({ status: 404, code, title: "Not found", detail: `No such ${what}.` });
+  }
+}
+
 /** Presigned downloads carry their own authority, so they sit outside the bearer guard. */
 export const presignedRoutes = new Hono<AppEnv>().get("/:token", async (c) => {
   const service = new DocumentService(c.env);
@@ -360,7 +374,8 @@ export const documentRoutes = new Hono<AppEnv>()
     const actor = c.get("auth").owner;
     const doc = await service.store.visible(documentId(c), actor, "owner");
     const grantee = c.req.param("grantee");
-    const [removed] = await service.store.db.batch([
+    await deleteLogged(
+      service,
       service.store.db
         .prepare("DELETE FROM document_permissions WHERE document_id = ? AND grantee = ?")
         .bind(doc.id, grantee),
@@ -369,15 +384,9 @@ export const documentRoutes = new Hono<AppEnv>()
         requestId: c.get("requestId"),
         ifChanged: true,
       }),
-    ]);
-    if (removed?.meta.changes !== 1) {
-      throw new ProblemError({
-        status: 404,
-        code: "grant_not_found",
-        title: "Not found",
-        detail: "No such grant.",
-      });
-    }
+      "grant_not_found",
+      "grant",
+    );
     return c.body(null, 204);
   })
   .get("/:id/relationships", read, async (c) => {
@@ -433,7 +442,8 @@ export const documentRoutes = new Hono<AppEnv>()
       kind: c.req.query("kind"),
     });
     if (!input.success) throw validationProblem(input.error);
-    const [removed] = await service.store.db.batch([
+    await deleteLogged(
+      service,
       service.store.db
         .prepare("DELETE FROM document_relationships WHERE source_id = ? AND target_id = ? AND kind = ?")
         .bind(source.id, input.data.targetId, input.data.kind),
@@ -442,15 +452,9 @@ export const documentRoutes = new Hono<AppEnv>()
         requestId: c.get("requestId"),
         ifChanged: true,
       }),
-    ]);
-    if (removed?.meta.changes !== 1) {
-      throw new ProblemError({
-        status: 404,
-        code: "relationship_not_found",
-        title: "Not found",
-        detail: "No such relationship.",
-      });
-    }
+      "relationship_not_found",
+      "relationship",
+    );
     return c.body(null, 204);
   })
   .get("/:id/access-log", read, async (c) => {
