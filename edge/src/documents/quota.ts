@@ -49,10 +49,6 @@ export class QuotaLedger {
       .bind(owner, bytes, count, now);
   }
 
-  async release(owner: string, bytes: number, count: number): Promise<void> {
-    await this.releaseStatement(owner, bytes, count, new Date().toISOString()).run();
-  }
-
   /** Names the limit that refused a reservation. */
   async refusal(owner: string, bytes: number): Promise<Error> {
     const usage = await this.usage(owner);
