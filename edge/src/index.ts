@@ -3,6 +3,10 @@ import { adminRoutes } from "./auth/admin.ts";
 import { bearerAuth } from "./auth/bearer.ts";
 import { edgeConfig } from "./config.ts";
 import { credentialRoutes } from "./credentials/routes.ts";
+import { documentCors } from "./documents/cors.ts";
+import { documentQueue } from "./documents/indexer.ts";
+import { documentRoutes, presignedRoutes } from "./documents/routes.ts";
+import { documentsScheduled } from "./documents/scheduled.ts";
 import type { AppEnv } from "./env.ts";
 import { notFound, onError } from "./errors.ts";
 import { requestId } from "./request-id.ts";
@@ -11,11 +15,15 @@ import { backupSessions } from "./sessions/scheduled.ts";
 import { sessionSocketRoutes } from "./sessions/socket.ts";
 import { healthRoutes } from "./status/routes.ts";
 
+/** The daily session backup's cron in `edge/wrangler.jsonc`; every other trigger runs the document sweep. */
+const SESSION_BACKUP_CRON = "17 3 * * *";
+
 export { SessionStateDO } from "./sessions/durable-object.ts";
 
 const api = new Hono<AppEnv>()
   .use(bearerAuth)
   .route("/credentials", credentialRoutes)
+  .route("/documents", documentRoutes)
   .route("/", sessionRoutes);
 
 export const app = new Hono<AppEnv>()
@@ -28,13 +36,23 @@ export const app = new Hono<AppEnv>()
   .route("/", healthRoutes)
   .route("/api/v1/admin", adminRoutes)
   .route("/api/v1/sessions/ws", sessionSocketRoutes)
+  .use("/api/v1/documents/*", documentCors)
+  .use("/api/v1/documents", documentCors)
+  .route("/api/v1/documents/presigned", presignedRoutes)
   .route("/api/v1", api)
   .notFound(notFound)
   .onError(onError);
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  scheduled: async (controller, env, ctx) => {
-    ctx.waitUntil(backupSessions(env, controller.scheduledTime));
+  // One cron per job (wrangler.jsonc `triggers.crons`): the daily session backup and the
+  // quarter-hourly document sweep.
+  // Awaited rather than handed to `ctx.waitUntil`, so a caller without a context (tests) sees it finish.
+  scheduled: async (controller, env, _ctx?: ExecutionContext) => {
+    if (controller.cron === SESSION_BACKUP_CRON) await backupSessions(env, controller.scheduledTime);
+    else await documentsScheduled(controller, env);
+  },
+  queue: async (batch, env) => {
+    await documentQueue(batch, env);
   },
 } satisfies ExportedHandler<Env>;

@@ -14,6 +14,7 @@ import {
   MintTokenResponseSchema,
   TokenListResponseSchema,
 } from "./auth/admin.ts";
+import { documentPaths } from "./documents/openapi.ts";
 import { sessionPaths } from "./sessions/openapi.ts";
 import { HealthSchema, StatusReportSchema } from "./status/routes.ts";
 
@@ -94,6 +95,7 @@ export function openApiDocument(serverUrl: string): object {
       },
     },
     paths: {
+      ...documentPaths(),
       ...sessionPaths(),
       "/health": {
         get: {

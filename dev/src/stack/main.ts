@@ -201,7 +201,8 @@ async function main(settings: StackSettings): Promise<void> {
   const edgeEnvFile = join(settings.stateDir, "edge.env");
   writeFileSync(
     edgeEnvFile,
-    `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${secrets.edgeSigningKey}\nORIGIN_URL=${upstreamForEdge}\n`,
+    `ADMIN_TOKEN=${adminToken}\nEDGE_SIGNING_KEY=${secrets.edgeSigningKey}\nORIGIN_URL=${upstreamForEdge}\n` +
+      `DOCUMENT_URL_SIGNING_KEY=${secrets.documentUrlSigningKey}\n`,
     { mode: 0o600 },
   );
   const wrangler = join(repoRoot, "node_modules/.bin/wrangler");
@@ -279,6 +280,8 @@ async function main(settings: StackSettings): Promise<void> {
         "usage:read",
         "sessions:read",
         "sessions:write",
+        "documents:read",
+        "documents:write",
       ],
       services: ["chittyid"],
       label: "local stack banner",

@@ -9,6 +9,7 @@ const StackSecretsSchema = z.object({
   edgeSigningKey: z.string().min(32),
   auditHmacKey: z.string().min(32),
   connectToken: z.string().min(16),
+  documentUrlSigningKey: z.string().min(32),
 });
 export type StackSecrets = z.infer<typeof StackSecretsSchema>;
 
@@ -17,8 +18,16 @@ const fresh = (prefix = "") => prefix + randomBytes(32).toString("base64url");
 export function loadOrCreateSecrets(stateDir: string): { secrets: StackSecrets; created: boolean } {
   const file = join(stateDir, "secrets.json");
   if (existsSync(file)) {
-    const parsed = StackSecretsSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
-    if (parsed.success) return { secrets: parsed.data, created: false };
+    const stored = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    // State dirs from before the documents API lack its key: add one rather than refuse to start.
+    const upgraded = { documentUrlSigningKey: fresh(), ...stored };
+    const parsed = StackSecretsSchema.safeParse(upgraded);
+    if (parsed.success) {
+      if (!("documentUrlSigningKey" in stored)) {
+        writeFileSync(file, `${JSON.stringify(parsed.data, null, 2)}\n`, { mode: 0o600 });
+      }
+      return { secrets: parsed.data, created: false };
+    }
     throw new Error(
       `${file} is not valid (${parsed.error.issues[0]?.message}); delete it to generate new keys`,
     );
@@ -28,6 +37,7 @@ export function loadOrCreateSecrets(stateDir: string): { secrets: StackSecrets; 
     edgeSigningKey: fresh(),
     auditHmacKey: fresh(),
     connectToken: fresh("dev-connect-"),
+    documentUrlSigningKey: fresh(),
   };
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });

@@ -1,6 +1,7 @@
 import { ProblemError } from "@chittyconnect/contract";
 import { Hono } from "hono";
 import { z } from "zod";
+import { DocumentChecksSchema, documentChecks } from "../documents/status.ts";
 import type { AppEnv, EdgeBindings } from "../env.ts";
 import { openApiDocument } from "../openapi.ts";
 import { OriginClient } from "../origin/client.ts";
@@ -8,13 +9,15 @@ import { checkSessions, SessionsCheckSchema } from "../sessions/status.ts";
 
 export const StatusReportSchema = z.object({
   status: z.enum(["ok", "degraded"]),
-  checks: z.object({
-    d1: z.object({ ok: z.boolean(), latencyMs: z.number() }),
-    origin: z.object({ ok: z.boolean(), latencyMs: z.number(), detail: z.string().optional() }),
-    /** latencyMs is null when the origin could not be asked. */
-    connect: z.object({ ok: z.boolean(), synced: z.boolean(), latencyMs: z.number().nullable() }),
-    sessions: SessionsCheckSchema,
-  }),
+  checks: z
+    .object({
+      d1: z.object({ ok: z.boolean(), latencyMs: z.number() }),
+      origin: z.object({ ok: z.boolean(), latencyMs: z.number(), detail: z.string().optional() }),
+      /** latencyMs is null when the origin could not be asked. */
+      connect: z.object({ ok: z.boolean(), synced: z.boolean(), latencyMs: z.number().nullable() }),
+      sessions: SessionsCheckSchema,
+    })
+    .extend(DocumentChecksSchema.shape),
 });
 export type StatusReport = z.infer<typeof StatusReportSchema>;
 
@@ -36,10 +39,11 @@ function failureCode(error: unknown): string {
 }
 
 export async function collectStatus(env: EdgeBindings, requestId: string): Promise<StatusReport> {
-  const [d1, origin, sessions] = await Promise.all([
+  const [d1, origin, sessions, documents] = await Promise.all([
     timed(() => env.DB.prepare("SELECT 1 AS one").first<{ one: number }>()),
     timed(() => OriginClient.fromEnv(env).readiness(requestId)),
     checkSessions(env),
+    documentChecks(env, timed),
   ]);
   const d1Ok = d1.value?.one === 1;
   const readiness = origin.value;
@@ -54,8 +58,17 @@ export async function collectStatus(env: EdgeBindings, requestId: string): Promi
     ? { ok: true, latencyMs: origin.latencyMs }
     : { ok: false, latencyMs: origin.latencyMs, detail: failureCode(origin.error) };
   return {
-    status: d1Ok && originCheck.ok && connect.ok && sessions.ok ? "ok" : "degraded",
-    checks: { d1: { ok: d1Ok, latencyMs: d1.latencyMs }, origin: originCheck, connect, sessions },
+    status:
+      d1Ok && originCheck.ok && connect.ok && sessions.ok && documents.r2.ok && documents.queue.ok
+        ? "ok"
+        : "degraded",
+    checks: {
+      d1: { ok: d1Ok, latencyMs: d1.latencyMs },
+      origin: originCheck,
+      connect,
+      sessions,
+      ...documents,
+    },
   };
 }
 
