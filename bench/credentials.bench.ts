@@ -38,6 +38,7 @@ const parsed = parseOriginConfig({
   OP_CONNECT_TOKEN: TOKEN,
   EDGE_SIGNING_KEY: SIGNING_SECRET,
   AUDIT_HMAC_KEY: "bench-audit-key-0123456789-abcdefghijklmnopq",
+  AUDIT_CHAIN_KEY: "audit-chain-key-for-tests-0123456789abcdef",
   POLICY_FILE: join(repoRoot, "origin/fixtures/policy.yaml"),
   AUDIT_LOG_FILE: join(workDir, "audit.log"),
 });

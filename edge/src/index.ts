@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { anchorRoutes } from "./audit/anchors.ts";
 import { adminRoutes } from "./auth/admin.ts";
 import { bearerAuth } from "./auth/bearer.ts";
 import { credentialRoutes } from "./credentials/routes.ts";
@@ -13,6 +14,7 @@ export const app = new Hono<AppEnv>()
   .use(requestId)
   .route("/", healthRoutes)
   .route("/api/v1/admin", adminRoutes)
+  .route("/api/v1/internal", anchorRoutes)
   .route("/api/v1", api)
   .notFound(notFound)
   .onError(onError);

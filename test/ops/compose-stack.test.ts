@@ -54,6 +54,7 @@ describe.skipIf(unavailable !== undefined)("docker compose stack (dev Connect in
         OP_CONNECT_TOKEN: "dev-connect-token-for-compose-tests",
         EDGE_SIGNING_KEY: SIGNING_SECRET,
         AUDIT_HMAC_KEY: "audit-hmac-key-for-compose-tests-0123456789",
+        AUDIT_CHAIN_KEY: "audit-chain-key-for-tests-0123456789abcdef",
         CLOUDFLARE_TUNNEL_TOKEN: tunnelToken,
         OP_CREDENTIALS_FILE: credentials,
         ORIGIN_TAG: "compose-test",

@@ -23,6 +23,7 @@ const VALID_ENV: Record<string, string> = {
   OP_CONNECT_TOKEN: "connect-token-from-op-connect-token-create",
   EDGE_SIGNING_KEY: "edge-signing-key-with-at-least-32-bytes-0123",
   AUDIT_HMAC_KEY: "audit-hmac-key-with-at-least-32-bytes-456789",
+  AUDIT_CHAIN_KEY: "audit-chain-key-with-at-least-32-bytes-4567",
   ACCESS_JWKS_URL: "https://team.cloudflareaccess.com/cdn-cgi/access/certs",
   ACCESS_AUDIENCE: "aud-tag",
   POLICY_PATH: "./policy.yaml",

@@ -79,6 +79,8 @@ async function main(settings: StackSettings): Promise<void> {
       OP_CONNECT_TOKEN: secrets.connectToken,
       EDGE_SIGNING_KEY: secrets.edgeSigningKey,
       AUDIT_HMAC_KEY: secrets.auditHmacKey,
+      AUDIT_CHAIN_KEY: secrets.auditChainKey,
+      EDGE_URL: edgeUrl,
       POLICY_FILE: join(repoRoot, "origin/fixtures/policy.yaml"),
       AUDIT_LOG_FILE: auditLog,
     },

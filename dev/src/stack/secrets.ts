@@ -8,6 +8,7 @@ const StackSecretsSchema = z.object({
   adminToken: z.string().min(16),
   edgeSigningKey: z.string().min(32),
   auditHmacKey: z.string().min(32),
+  auditChainKey: z.string().min(32),
   connectToken: z.string().min(16),
 });
 export type StackSecrets = z.infer<typeof StackSecretsSchema>;
@@ -17,8 +18,15 @@ const fresh = (prefix = "") => prefix + randomBytes(32).toString("base64url");
 export function loadOrCreateSecrets(stateDir: string): { secrets: StackSecrets; created: boolean } {
   const file = join(stateDir, "secrets.json");
   if (existsSync(file)) {
-    const parsed = StackSecretsSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
-    if (parsed.success) return { secrets: parsed.data, created: false };
+    const stored = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    // Keys added in a later version are generated once and kept with the others.
+    const upgraded = { auditChainKey: fresh(), ...stored };
+    const parsed = StackSecretsSchema.safeParse(upgraded);
+    if (parsed.success) {
+      if (!("auditChainKey" in stored))
+        writeFileSync(file, `${JSON.stringify(parsed.data, null, 2)}\n`, { mode: 0o600 });
+      return { secrets: parsed.data, created: false };
+    }
     throw new Error(
       `${file} is not valid (${parsed.error.issues[0]?.message}); delete it to generate new keys`,
     );
@@ -27,6 +35,7 @@ export function loadOrCreateSecrets(stateDir: string): { secrets: StackSecrets; 
     adminToken: fresh("adm_"),
     edgeSigningKey: fresh(),
     auditHmacKey: fresh(),
+    auditChainKey: fresh(),
     connectToken: fresh("dev-connect-"),
   };
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });

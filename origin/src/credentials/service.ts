@@ -11,9 +11,11 @@ import {
   type RotateRequest,
 } from "@chittyconnect/contract";
 import type { Logger } from "pino";
+import { AuditDiskFullError } from "../audit/disk.ts";
 import { valueHmac } from "../audit/entry.ts";
-import { AuditLog } from "../audit/log.ts";
-import { type AuditSink, FileAuditSink } from "../audit/sink.ts";
+import type { AuditLog } from "../audit/log.ts";
+import type { AuditSink } from "../audit/sink.ts";
+import { openAuditTrail } from "../audit/trail.ts";
 import type { OriginConfig } from "../config.ts";
 import type { OriginMetrics } from "../metrics.ts";
 import { evaluatePolicy, type PolicyAction } from "../policy/evaluate.ts";
@@ -52,10 +54,11 @@ export async function createCredentialService(
 ): Promise<CredentialService> {
   const policy = overrides.policy ?? loadPolicyFile(config.POLICY_FILE);
   const now = overrides.now ?? (() => new Date());
-  const log = await AuditLog.open(overrides.auditSink ?? new FileAuditSink(config.AUDIT_LOG_FILE), {
+  const trail = await openAuditTrail(config, deps.logger, {
     now,
-    source: config.AUDIT_LOG_FILE,
+    ...(overrides.auditSink ? { sink: overrides.auditSink } : {}),
   });
+  const log = trail.log;
   const broker = new CredentialBroker({
     host: config.OP_CONNECT_HOST,
     token: config.OP_CONNECT_TOKEN,
@@ -68,22 +71,35 @@ export async function createCredentialService(
   return {
     provision: (caller, request) => handler.handle("provision", caller, request),
     rotate: (caller, request) => handler.handle("rotate", caller, request),
-    audit: (owner, query) => log.list(owner, query),
+    audit: (owner, query) =>
+      log.list(owner, query).catch((error: unknown) => {
+        throw auditUnavailable(error);
+      }),
     readiness: () => broker.readiness(),
     warmUp: () => broker.warmUp(),
-    close: () => log.close(),
+    close: () => trail.close(),
   };
 }
 
 const auditUnavailable = (cause: unknown) =>
-  new ProblemError({
-    status: 503,
-    code: "audit_unavailable",
-    title: "Audit log unavailable",
-    detail: "The request could not be recorded, so it was not served; retry later.",
-    headers: { "retry-after": "5" },
-    cause,
-  });
+  cause instanceof AuditDiskFullError
+    ? new ProblemError({
+        status: 503,
+        code: "audit_disk_full",
+        title: "Audit volume full",
+        detail:
+          "The audit log's volume is under its free-space reserve, so no new work is taken; retry later.",
+        headers: { "retry-after": "60" },
+        cause,
+      })
+    : new ProblemError({
+        status: 503,
+        code: "audit_unavailable",
+        title: "Audit log unavailable",
+        detail: "The request could not be recorded, so it was not served; retry later.",
+        headers: { "retry-after": "5" },
+        cause,
+      });
 
 interface HandlerDeps {
   config: OriginConfig;
@@ -109,6 +125,11 @@ class CredentialHandler {
     request: ProvisionRequest,
   ): Promise<CredentialResponse> {
     const { policy, broker, metrics } = this.#deps;
+    try {
+      await this.#deps.log.ensureCapacity();
+    } catch (error) {
+      throw auditUnavailable(error);
+    }
     const path = parseCredentialPath(request.credentialPath);
     if (!path || !OwnerIdSchema.safeParse(caller.owner).success) {
       throw new ProblemError({
