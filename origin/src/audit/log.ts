@@ -1,14 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, open, truncate } from "node:fs/promises";
+import { type FileHandle, mkdir, open, stat, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
+import { Worker } from "node:worker_threads";
 import type { AuditListResponse, AuditQuery } from "@chittyconnect/contract";
-import { type ChainHead, verifyLog } from "./chain.ts";
+import type { ChainHead } from "./anchor.ts";
+import type { ChainResult } from "./chain.ts";
 import { DiskGuard } from "./disk.ts";
 import { type AuditRecord, genesisHash, openLine, type StoredEntry, sealEntry } from "./entry.ts";
 import { type IndexedLine, OwnerIndex } from "./owner-index.ts";
 import { listSegments, readLines, segmentPath, type TornTail } from "./segments.ts";
 import { type AuditSink, SegmentedFileSink } from "./sink.ts";
+import { type VerifyJob, verifyAndIndex } from "./verify-job.ts";
 
 export class AuditChainBrokenError extends Error {
   override readonly name = "AuditChainBrokenError";
@@ -21,8 +24,6 @@ export class AuditRefusedError extends Error {
 
 /** Lines written with one write + datasync at most; bounds the size of a single write. */
 const MAX_BATCH = 256;
-/** Index rows written per transaction while catching up at start. */
-const INDEX_BATCH = 10_000;
 
 export interface AuditLogOptions {
   /** Base path: segments are `<base>.000001`, …; the index is `<base>.index.sqlite`. */
@@ -39,6 +40,8 @@ export interface AuditLogOptions {
   now?: () => Date;
   /** Replaces the segment files (tests make writing fail). */
   sink?: AuditSink;
+  /** Verify in a worker thread from this log size on (tests lower it). */
+  verifyInWorkerBytes?: number;
   /** Told about a torn last line that was cut off at start (a crash mid-write). */
   onTornTail?: (tail: TornTail) => void;
 }
@@ -47,6 +50,33 @@ interface Pending {
   record: AuditRecord;
   resolve: (entry: StoredEntry) => void;
   reject: (error: unknown) => void;
+}
+
+/**
+ * Logs at least this large are verified in a worker thread (see verify-worker.ts); below it, the
+ * worker's start-up costs more than the little garbage a short pass leaves behind.
+ */
+export const DEFAULT_VERIFY_IN_WORKER_BYTES = 16 * 1024 * 1024;
+
+async function logBytes(base: string): Promise<number> {
+  let total = 0;
+  for (const segment of await listSegments(base)) total += (await stat(segmentPath(base, segment))).size;
+  return total;
+}
+
+function verifyInWorker(job: VerifyJob): Promise<ChainResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./verify-worker.ts", import.meta.url), { workerData: job });
+    let result: ChainResult | undefined;
+    worker.once("message", (message: ChainResult) => {
+      result = message;
+    });
+    worker.once("error", reject);
+    worker.once("exit", (code) => {
+      if (result) resolve(result);
+      else reject(new Error(`audit verification worker exited with code ${code}`));
+    });
+  });
 }
 
 /** The instance id of an existing log (its first line's), without reading the rest. */
@@ -114,45 +144,29 @@ export class AuditLog {
       );
     }
     await mkdir(dirname(base), { recursive: true, mode: 0o700 });
-    const index = new OwnerIndex(`${base}.index.sqlite`);
+    const indexFile = `${base}.index.sqlite`;
+    const job = { base, key, indexFile, anchor: options.anchor };
+    const inWorker =
+      (await logBytes(base)) >= (options.verifyInWorkerBytes ?? DEFAULT_VERIFY_IN_WORKER_BYTES);
+    const result = inWorker ? await verifyInWorker(job) : await verifyAndIndex(job);
+    if (!result.ok) {
+      throw new AuditChainBrokenError(
+        `Audit log ${base} is broken in ${segmentPath(base, result.segment)} at line ${result.line}: ` +
+          `${result.reason}. Inspect it with \`npm run audit:verify\`; move the segments aside to start a new chain.`,
+      );
+    }
+    const head = result.head;
+    if (result.torn) {
+      await truncate(segmentPath(base, result.torn.segment), result.torn.offset);
+      options.onTornTail?.(result.torn);
+    }
+    if (options.instance && head && head.instance !== options.instance) {
+      throw new AuditChainBrokenError(
+        `Audit log ${base} belongs to instance ${head.instance}, but AUDIT_INSTANCE_ID is ${options.instance}.`,
+      );
+    }
+    const index = new OwnerIndex(indexFile);
     try {
-      const indexedUpTo = index.maxSeq();
-      let rows: IndexedLine[] = [];
-      const result = await verifyLog(base, key, {
-        anchor: options.anchor,
-        onEntry: (entry, line) => {
-          if (entry.seq <= indexedUpTo) return;
-          rows.push({
-            seq: entry.seq,
-            owner: entry.owner,
-            segment: line.segment,
-            offset: line.offset,
-            length: line.length,
-          });
-          if (rows.length >= INDEX_BATCH) {
-            index.add(rows);
-            rows = [];
-          }
-        },
-      });
-      if (!result.ok) {
-        throw new AuditChainBrokenError(
-          `Audit log ${base} is broken in ${segmentPath(base, result.segment)} at line ${result.line}: ` +
-            `${result.reason}. Inspect it with \`npm run audit:verify\`; move the segments aside to start a new chain.`,
-        );
-      }
-      index.add(rows);
-      const head = result.head;
-      index.truncateAfter(head?.seq ?? 0);
-      if (result.torn) {
-        await truncate(segmentPath(base, result.torn.segment), result.torn.offset);
-        options.onTornTail?.(result.torn);
-      }
-      if (options.instance && head && head.instance !== options.instance) {
-        throw new AuditChainBrokenError(
-          `Audit log ${base} belongs to instance ${head.instance}, but AUDIT_INSTANCE_ID is ${options.instance}.`,
-        );
-      }
       const instance = head?.instance ?? options.instance ?? `origin-${randomBytes(8).toString("hex")}`;
       const segments = await listSegments(base);
       const sink =
@@ -210,15 +224,10 @@ export class AuditLog {
       const at = this.#now().toISOString();
       const sealed = batch.map(({ record }) => {
         seq += 1;
-        const { line, hash } = sealEntry(this.#key, {
-          seq,
-          at,
-          instance: this.instance,
-          ...record,
-          prevHash,
-        });
+        const unsigned = { seq, at, instance: this.instance, ...record, prevHash };
+        const { line, hash } = sealEntry(this.#key, unsigned);
         prevHash = hash;
-        return { seq, line: `${line}\n`, hash, owner: record.owner };
+        return { seq, line: `${line}\n`, entry: { ...unsigned, hash }, owner: record.owner };
       });
       const text = sealed.map((s) => s.line).join("");
       try {
@@ -229,9 +238,7 @@ export class AuditLog {
         this.#seq = seq;
         this.#prevHash = prevHash;
         this.#indexBatch(sealed, position);
-        for (const [i, pending] of batch.entries()) {
-          pending.resolve(JSON.parse(sealed[i]!.line) as StoredEntry);
-        }
+        for (const [i, pending] of batch.entries()) pending.resolve(sealed[i]!.entry);
         const head = this.head();
         for (const listener of this.#listeners) listener(head);
       } catch (error) {
@@ -285,26 +292,31 @@ export class AuditLog {
     return entry?.seq === head.seq && entry.hash === head.hash;
   }
 
+  /** Reads the lines in parallel (the thread pool overlaps them), one handle per segment. */
   async #readRows(rows: readonly IndexedLine[]): Promise<StoredEntry[]> {
-    const entries: StoredEntry[] = [];
-    const handles = new Map<number, Awaited<ReturnType<typeof open>>>();
-    try {
-      for (const row of rows) {
-        let handle = handles.get(row.segment);
-        if (!handle) {
-          handle = await open(segmentPath(this.#base, row.segment), "r");
-          handles.set(row.segment, handle);
-        }
-        const buffer = Buffer.alloc(row.length);
-        const { bytesRead } = await handle.read(buffer, 0, row.length, row.offset);
-        const opened = openLine(this.#key, buffer.subarray(0, bytesRead).toString("utf8"));
-        if (!opened.ok) throw new Error(`audit line at seq ${row.seq} does not verify: ${opened.reason}`);
-        entries.push(opened.entry);
+    const handles = new Map<number, Promise<FileHandle>>();
+    const handle = (segment: number) => {
+      let opened = handles.get(segment);
+      if (!opened) {
+        opened = open(segmentPath(this.#base, segment), "r");
+        handles.set(segment, opened);
       }
+      return opened;
+    };
+    try {
+      return await Promise.all(
+        rows.map(async (row) => {
+          const buffer = Buffer.alloc(row.length);
+          const { bytesRead } = await (await handle(row.segment)).read(buffer, 0, row.length, row.offset);
+          const opened = openLine(this.#key, buffer.subarray(0, bytesRead).toString("utf8"));
+          if (!opened.ok) throw new Error(`audit line at seq ${row.seq} does not verify: ${opened.reason}`);
+          return opened.entry;
+        }),
+      );
     } finally {
-      for (const handle of handles.values()) await handle.close();
+      const settled = await Promise.allSettled(handles.values());
+      for (const result of settled) if (result.status === "fulfilled") await result.value.close();
     }
-    return entries;
   }
 
   async close(): Promise<void> {
