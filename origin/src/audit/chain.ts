@@ -126,3 +126,13 @@ export async function verifyLog(
   }
   return { ok: true, count, head, torn, anchored };
 }
+
+/** The instance id of an existing log (its first line's), without reading the rest. */
+export async function readLogInstance(base: string, key: string): Promise<string | undefined> {
+  const segments = await listSegments(base);
+  for await (const line of readLines(base, segments.slice(0, 1), () => {})) {
+    const opened = openLine(key, line.text);
+    return opened.ok ? opened.entry.instance : undefined;
+  }
+  return undefined;
+}

@@ -1,3 +1,4 @@
+import { closeSync, openSync } from "node:fs";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 
 /** Where one entry's line is: enough to read it alone. */
@@ -22,6 +23,8 @@ export class OwnerIndex {
   readonly #bySeq: StatementSync;
 
   constructor(file: string) {
+    // Created 0600 like the segments (it names owners); SQLite gives its -wal and -shm files the same mode.
+    closeSync(openSync(file, "a", 0o600));
     this.#db = new DatabaseSync(file);
     this.#db.exec(`
       PRAGMA journal_mode = WAL;

@@ -3,7 +3,8 @@ import type { Logger } from "pino";
 import type { OriginConfig } from "../config.ts";
 import { type Anchor, AnchorClient } from "./anchor.ts";
 import { AnchorReporter } from "./anchor-reporter.ts";
-import { AuditLog, readLogInstance } from "./log.ts";
+import { readLogInstance } from "./chain.ts";
+import { AuditLog } from "./log.ts";
 import type { AuditSink } from "./sink.ts";
 
 /** How long one anchor call may take; the report is retried, start-up only waits this once. */

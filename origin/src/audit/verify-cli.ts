@@ -1,9 +1,8 @@
 import { parseArgs } from "node:util";
 import { importSigningKey } from "@chittyconnect/contract";
 import { type Anchor, AnchorClient } from "./anchor.ts";
-import { type ChainHead, verifyLog } from "./chain.ts";
-import { readLogInstance } from "./log.ts";
-import { segmentPath } from "./segments.ts";
+import { type ChainHead, readLogInstance, verifyLog } from "./chain.ts";
+import { listSegments, segmentPath } from "./segments.ts";
 
 const USAGE = `usage: audit-verify <audit-log-base> [--anchor <instance>:<seq>:<hash>] [--edge <url>]
 
@@ -32,6 +31,8 @@ let parsed: ReturnType<
 >;
 try {
   parsed = parseArgs({
+    // `./run audit:verify -- <base> …` hands the separator on; it is not the end of the options here.
+    args: process.argv.slice(2).filter((arg, index) => !(index === 0 && arg === "--")),
     options: { anchor: { type: "string" }, edge: { type: "string" } },
     allowPositionals: true,
   });
@@ -40,6 +41,7 @@ try {
 }
 const base = parsed.positionals[0];
 if (!base || parsed.positionals.length > 1) fail(USAGE, 2);
+if ((await listSegments(base)).length === 0) fail(`no audit segments ${segmentPath(base, 1)}, … found`);
 const key = process.env.AUDIT_CHAIN_KEY;
 if (!key)
   fail("AUDIT_CHAIN_KEY must be set in the environment (the key the origin writes the chain with)", 2);

@@ -1,8 +1,10 @@
-import { mkdtempSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { importSigningKey, MemoryNonceStore, verifyRequest } from "@chittyconnect/contract";
 import { afterEach, describe, expect, it } from "vitest";
 import { ANCHOR_PATH, type Anchor, AnchorClient, type ChainHead } from "../../src/audit/anchor.ts";
@@ -14,6 +16,8 @@ import { credentialConfig, silentLogger } from "../credentials/connect-harness.t
 const SIGNING_SECRET = "edge-signing-secret-for-tests-0123456789";
 const CHAIN_KEY = "audit-chain-key-for-tests-0123456789abcdef";
 const key = await importSigningKey(SIGNING_SECRET);
+const run = promisify(execFile);
+const VERIFY_CLI = new URL("../../src/audit/verify-cli.ts", import.meta.url).pathname;
 
 interface FakeEdge {
   url: string;
@@ -219,7 +223,6 @@ describe("audit trail at start", () => {
     const instance = trail.log.instance;
     expect(edge.heads.get(instance)).toMatchObject({ seq: 3 });
     // Someone removes the last line; the edge still holds seq 3.
-    const { readFileSync, writeFileSync } = await import("node:fs");
     const segment = `${base}.000001`;
     const lines = readFileSync(segment, "utf8").trimEnd().split("\n");
     writeFileSync(segment, `${lines.slice(0, 2).join("\n")}\n`);
@@ -227,6 +230,24 @@ describe("audit trail at start", () => {
       /ends at seq 2 but the edge anchored seq 3 \(tail cut\)/,
     );
     expect(edge.calls).toContain(`GET ${ANCHOR_PATH}/${instance}`);
+  });
+
+  it("audit:verify --edge fetches the anchor and shows the cut tail", async () => {
+    const edge = await fakeEdge();
+    const base = tempBase();
+    const trail = await openAuditTrail(config(base, edge.url), silentLogger());
+    for (let i = 0; i < 3; i++) await trail.log.append(entry);
+    await trail.close();
+    const env = { ...process.env, AUDIT_CHAIN_KEY: CHAIN_KEY, EDGE_SIGNING_KEY: SIGNING_SECRET };
+    const ok = await run(process.execPath, [VERIFY_CLI, base, "--edge", edge.url], { env });
+    expect(ok.stdout).toMatch(/^OK 3 entries .* contains the anchor at seq 3/);
+    const segment = `${base}.000001`;
+    writeFileSync(segment, `${readFileSync(segment, "utf8").trimEnd().split("\n").slice(0, 1).join("\n")}\n`);
+    const cut = await run(process.execPath, [VERIFY_CLI, base, "--edge", edge.url], { env }).catch((e) => e);
+    expect(cut).toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/ends at seq 1 but the edge anchored seq 3/),
+    });
   });
 
   it("starts when the edge is unreachable (the reporter checks the anchor once it answers)", async () => {

@@ -292,7 +292,7 @@ describe("owner index", () => {
   it("is rebuilt from the segments when deleted, and trimmed when the log's tail was cut", async () => {
     const { base, lines } = await writeLog(6);
     rmSync(`${base}.index.sqlite`);
-    // The worker thread large logs are verified in: the same pass, the same index.
+    // The child process large logs are verified in: the same pass, the same index.
     let log = await open(base, { verifyInWorkerBytes: 0 });
     expect((await log.list(record().owner, { limit: 50 })).entries.map((e) => e.seq)).toEqual([
       6, 5, 4, 3, 2, 1,
@@ -392,7 +392,8 @@ describe("crash and fault recovery", () => {
   });
 });
 
-describe("audit:verify command", () => {
+// Each case starts the CLI (a Node process) a few times; on a busy machine that takes seconds.
+describe("audit:verify command", { timeout: 60_000 }, () => {
   const env = { ...process.env, AUDIT_CHAIN_KEY: KEY };
   const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
     run(process.execPath, [VERIFY_CLI, ...args], { env: { ...env, ...extraEnv } }).then(
@@ -417,6 +418,18 @@ describe("audit:verify command", () => {
     expect(broken).toMatchObject({
       code: 1,
       stdout: expect.stringMatching(/^BROKEN in .*audit\.log\.000001 at line 3: seq is 4, expected 3/),
+    });
+  });
+
+  it("takes the npm separator before the path, and fails on a path with no segments", async () => {
+    const { base } = await writeLog(2);
+    expect(await cli(["--", base])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^OK 2 entries/),
+    });
+    expect(await cli([`${base}-missing`])).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/no audit segments/),
     });
   });
 
