@@ -9,7 +9,7 @@ import type { ChainResult } from "./chain.ts";
 import { DiskGuard } from "./disk.ts";
 import { type AuditRecord, genesisHash, openLine, type StoredEntry, sealEntry } from "./entry.ts";
 import { type IndexedLine, OwnerIndex } from "./owner-index.ts";
-import { listSegments, readLines, segmentPath, type TornTail } from "./segments.ts";
+import { listSegments, segmentPath, type TornTail } from "./segments.ts";
 import { type AuditSink, SegmentedFileSink } from "./sink.ts";
 import { type VerifyJob, verifyAndIndex } from "./verify-job.ts";
 
@@ -56,7 +56,7 @@ interface Pending {
  * Logs at least this large are verified in a child process (see verify-worker.ts); below it,
  * starting one costs more than the little memory a short pass leaves behind.
  */
-export const DEFAULT_VERIFY_IN_WORKER_BYTES = 16 * 1024 * 1024;
+const DEFAULT_VERIFY_IN_WORKER_BYTES = 16 * 1024 * 1024;
 
 async function logBytes(base: string): Promise<number> {
   let total = 0;
