@@ -13,7 +13,7 @@ export interface RunningStack {
   adminToken: string;
   stateDir: string;
   output: () => string;
-  secrets: () => { edgeSigningKey: string; connectToken: string };
+  secrets: () => { edgeSigningKey: string; connectToken: string; auditChainKey: string };
   child: ChildProcess;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }

@@ -85,6 +85,8 @@ async function main(settings: StackSettings): Promise<void> {
         AUDIT_HMAC_KEY: secrets.auditHmacKey,
         AUDIT_CHAIN_KEY: secrets.auditChainKey,
         EDGE_URL: edgeUrl,
+        // Anchored often locally, so a cut or edited log shows within seconds.
+        AUDIT_ANCHOR_INTERVAL_SECONDS: "5",
         POLICY_FILE: join(repoRoot, "origin/fixtures/policy.yaml"),
         AUDIT_LOG_FILE: auditLog,
       },
