@@ -68,30 +68,27 @@ async function main(settings: StackSettings): Promise<void> {
   running.push(connect);
   await waitForHttp(`${connectUrl}/heartbeat`, connect);
 
-  const origin = startProcess(
-    "origin",
-    node,
-    ["--disable-warning=ExperimentalWarning", "origin/src/main.ts"],
-    {
-      cwd: repoRoot,
-      env: {
-        ...baseEnv,
-        HOST: "127.0.0.1",
-        PORT: String(settings.ORIGIN_PORT),
-        LOG_LEVEL: settings.LOG_LEVEL,
-        OP_CONNECT_HOST: connectUrl,
-        OP_CONNECT_TOKEN: secrets.connectToken,
-        EDGE_SIGNING_KEY: secrets.edgeSigningKey,
-        AUDIT_HMAC_KEY: secrets.auditHmacKey,
-        AUDIT_CHAIN_KEY: secrets.auditChainKey,
-        EDGE_URL: edgeUrl,
-        // Anchored often locally, so a cut or edited log shows within seconds.
-        AUDIT_ANCHOR_INTERVAL_SECONDS: "5",
-        POLICY_FILE: join(repoRoot, "origin/fixtures/policy.yaml"),
-        AUDIT_LOG_FILE: auditLog,
-      },
+  // node:sqlite (the audit index) warns that it is experimental on every start.
+  const originArgs = ["--disable-warning=ExperimentalWarning", "origin/src/main.ts"];
+  const origin = startProcess("origin", node, originArgs, {
+    cwd: repoRoot,
+    env: {
+      ...baseEnv,
+      HOST: "127.0.0.1",
+      PORT: String(settings.ORIGIN_PORT),
+      LOG_LEVEL: settings.LOG_LEVEL,
+      OP_CONNECT_HOST: connectUrl,
+      OP_CONNECT_TOKEN: secrets.connectToken,
+      EDGE_SIGNING_KEY: secrets.edgeSigningKey,
+      AUDIT_HMAC_KEY: secrets.auditHmacKey,
+      AUDIT_CHAIN_KEY: secrets.auditChainKey,
+      EDGE_URL: edgeUrl,
+      // Anchored often locally, so a cut or edited log shows within seconds.
+      AUDIT_ANCHOR_INTERVAL_SECONDS: "5",
+      POLICY_FILE: join(repoRoot, "origin/fixtures/policy.yaml"),
+      AUDIT_LOG_FILE: auditLog,
     },
-  );
+  });
   running.push(origin);
   await waitForHttp(`${originUrl}/healthz`, origin);
 
