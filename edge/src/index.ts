@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { anchorRoutes } from "./audit/anchors.ts";
 import { adminRoutes } from "./auth/admin.ts";
 import { bearerAuth } from "./auth/bearer.ts";
 import { edgeConfig } from "./config.ts";
@@ -39,6 +40,7 @@ export const app = new Hono<AppEnv>()
   .use("/api/v1/documents/*", documentCors)
   .use("/api/v1/documents", documentCors)
   .route("/api/v1/documents/presigned", presignedRoutes)
+  .route("/api/v1/internal", anchorRoutes)
   .route("/api/v1", api)
   .notFound(notFound)
   .onError(onError);

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
+import { OwnerIdSchema } from "@chittyconnect/contract";
 import { z } from "zod";
 
 /**
@@ -12,6 +13,9 @@ export const SECRET_VARIABLES = [
   "EDGE_SIGNING_KEY",
   "EDGE_SIGNING_KEY_PREVIOUS",
   "AUDIT_HMAC_KEY",
+  "AUDIT_CHAIN_KEY",
+  // A Redis URL may carry the store's password.
+  "REDIS_URL",
 ] as const;
 
 export const MAX_SECRET_FILE_BYTES = 65_536;
@@ -64,6 +68,17 @@ export const OriginEnvSchema = z
     AUDIT_LOG_FILE: z.string().min(1).default("audit/audit.log"),
     /** Keys the HMAC that audit lines carry instead of the secret value. */
     AUDIT_HMAC_KEY: secret("AUDIT_HMAC_KEY", 32),
+    /** Keys the audit chain's MACs: without it a line cannot be rewritten undetected. */
+    AUDIT_CHAIN_KEY: secret("AUDIT_CHAIN_KEY", 32),
+    /** Pins this origin's chain instance (one per replica); generated with a new log when unset. */
+    AUDIT_INSTANCE_ID: OwnerIdSchema.optional().or(z.literal("").transform(() => undefined)),
+    AUDIT_SEGMENT_BYTES: z.coerce.number().int().min(4096).max(1_073_741_824).default(67_108_864),
+    /** New work is refused (503) while the audit volume has less free space than this. */
+    AUDIT_DISK_RESERVE_BYTES: z.coerce.number().int().min(0).default(67_108_864),
+    /** The edge's public URL: the origin anchors its audit chain head there. Unset: no anchoring. */
+    EDGE_URL: optionalUrl,
+    AUDIT_ANCHOR_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(60).default(60),
+    AUDIT_ANCHOR_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(1000),
     TITLE_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
     LEASE_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
     CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),

@@ -155,6 +155,39 @@ describe("end to end: npm start's stack, driven over HTTP", () => {
     expect(entries.every((e) => e.owner === OWNER)).toBe(true);
   });
 
+  it("anchors the origin's audit chain at the edge, and audit:verify checks the log against it", async () => {
+    const token = await mint(["credentials:provision"]);
+    for (const purpose of ["e2e anchor 1", "e2e anchor 2"]) {
+      expect((await provision(token, { service: "chittyid", credentialPath: PATH, purpose })).status).toBe(
+        200,
+      );
+    }
+    const secrets = stack.secrets();
+    const env = {
+      ...process.env,
+      AUDIT_CHAIN_KEY: secrets.auditChainKey,
+      EDGE_SIGNING_KEY: secrets.edgeSigningKey,
+    };
+    const base = join(stack.stateDir, "audit", "audit.log");
+    const verify = () =>
+      run(process.execPath, ["origin/src/audit/verify-cli.ts", base, "--edge", stack.edgeUrl], {
+        cwd: repoRoot,
+        env,
+      });
+    // The local stack anchors every 5 s: wait until the edge holds a head that includes this test's lines.
+    let stdout = "";
+    for (let i = 0; i < 30; i++) {
+      stdout = (await verify()).stdout;
+      const anchored = /contains the anchor at seq (\d+)/.exec(stdout);
+      const total = /^OK (\d+) entries/.exec(stdout);
+      if (anchored && total && anchored[1] === total[1]) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(stdout).toMatch(
+      /^OK (\d+) entries up to seq \1 of origin-[0-9a-f]+, contains the anchor at seq \1 /,
+    );
+  }, 60_000);
+
   it("answers each refusal with a clear 4xx", async () => {
     const readOnly = await mint(["usage:read"]);
     const good = await mint(["credentials:provision"]);

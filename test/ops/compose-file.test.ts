@@ -227,7 +227,13 @@ describe("docker-compose.yml", () => {
     ],
     [
       "origin secret file not mounted",
-      (doc) => (doc.services.origin.secrets = ["op_connect_token", "edge_signing_key", "audit_hmac_key"]),
+      (doc) =>
+        (doc.services.origin.secrets = [
+          "op_connect_token",
+          "edge_signing_key",
+          "audit_hmac_key",
+          "audit_chain_key",
+        ]),
       /origin: EDGE_SIGNING_KEY_PREVIOUS_FILE must name a secret mounted/,
     ],
     [

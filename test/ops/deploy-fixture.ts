@@ -25,6 +25,7 @@ export const SECRET_FILES: Record<string, { content: string; gid: number }> = {
   edge_signing_key: { content: "edge-signing-key-with-at-least-32-bytes-0123\n", gid: 1000 },
   edge_signing_key_previous: { content: "", gid: 1000 },
   audit_hmac_key: { content: "audit-hmac-key-with-at-least-32-bytes-456789\n", gid: 1000 },
+  audit_chain_key: { content: "audit-chain-key-with-at-least-32-bytes-4567\n", gid: 1000 },
   cloudflare_tunnel_token: { content: `${TUNNEL_TOKEN}\n`, gid: 65532 },
   "cloudflared-credentials.json": {
     content: JSON.stringify({ AccountTag: "account-tag", TunnelSecret: "c2VjcmV0", TunnelID: TUNNEL_ID }),

@@ -52,6 +52,7 @@ describe.skipIf(!nginxBinary)("nginx in front of the origin", () => {
       OP_CONNECT_TOKEN: CONNECT_TOKEN,
       EDGE_SIGNING_KEY: SIGNING_SECRET,
       AUDIT_HMAC_KEY: "audit-hmac-key-for-nginx-tests-0123456789",
+      AUDIT_CHAIN_KEY: "audit-chain-key-for-tests-0123456789abcdef",
       POLICY_FILE: fileURLToPath(new URL("../../origin/fixtures/policy.yaml", import.meta.url)),
       AUDIT_LOG_FILE: join(dir, "audit.log"),
       HOST: "127.0.0.1",

@@ -85,6 +85,7 @@ describe("the origin started as its image starts it, under a terminal", () => {
     secret("edge_signing_key", "edge-signing-key-for-the-image-test-0123456789");
     secret("edge_signing_key_previous", "");
     secret("audit_hmac_key", "audit-hmac-key-for-the-image-test-0123456789");
+    secret("audit_chain_key", "audit-chain-key-for-the-image-test-012345678");
     mkdirSync(join(dir, "audit"));
   });
 
@@ -111,6 +112,7 @@ describe("the origin started as its image starts it, under a terminal", () => {
         EDGE_SIGNING_KEY_FILE: join(dir, "secrets/edge_signing_key"),
         EDGE_SIGNING_KEY_PREVIOUS_FILE: join(dir, "secrets/edge_signing_key_previous"),
         AUDIT_HMAC_KEY_FILE: join(dir, "secrets/audit_hmac_key"),
+        AUDIT_CHAIN_KEY_FILE: join(dir, "secrets/audit_chain_key"),
         ALLOWED_PEERS: peers,
         POLICY_FILE: join(ROOT, "origin/fixtures/policy.yaml"),
         AUDIT_LOG_FILE: join(dir, "audit", `audit-${port}.log`),

@@ -13,7 +13,7 @@ export interface RunningStack {
   adminToken: string;
   stateDir: string;
   output: () => string;
-  secrets: () => { edgeSigningKey: string; connectToken: string };
+  secrets: () => { edgeSigningKey: string; connectToken: string; auditChainKey: string };
   child: ChildProcess;
   /** Adds a token the test minted to the values no log line may carry. */
   track(token: string): void;

@@ -127,7 +127,9 @@ async function main(settings: StackSettings): Promise<void> {
   }
   const originPorts = Array.from({ length: replicas }, (_, i) => settings.ORIGIN_PORT + i);
   for (const [i, port] of originPorts.entries()) {
-    const origin = startProcess(replicas > 1 ? `origin${i + 1}` : "origin", node, ["origin/src/main.ts"], {
+    // node:sqlite (the audit index, the idempotency store) warns that it is experimental on every start.
+    const originArgs = ["--disable-warning=ExperimentalWarning", "origin/src/main.ts"];
+    const origin = startProcess(replicas > 1 ? `origin${i + 1}` : "origin", node, originArgs, {
       cwd: repoRoot,
       env: {
         ...baseEnv,
@@ -138,6 +140,10 @@ async function main(settings: StackSettings): Promise<void> {
         OP_CONNECT_TOKEN: secrets.connectToken,
         EDGE_SIGNING_KEY: secrets.edgeSigningKey,
         AUDIT_HMAC_KEY: secrets.auditHmacKey,
+        AUDIT_CHAIN_KEY: secrets.auditChainKey,
+        EDGE_URL: edgeUrl,
+        // Anchored often locally, so a cut or edited log shows within seconds.
+        AUDIT_ANCHOR_INTERVAL_SECONDS: "5",
         POLICY_FILE: join(repoRoot, "origin/fixtures/policy.yaml"),
         // Each replica keeps its own chain.
         AUDIT_LOG_FILE: i === 0 ? auditLog : join(settings.stateDir, "audit", `audit-${i + 1}.log`),

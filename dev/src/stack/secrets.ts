@@ -8,6 +8,7 @@ const StackSecretsSchema = z.object({
   adminToken: z.string().min(16),
   edgeSigningKey: z.string().min(32),
   auditHmacKey: z.string().min(32),
+  auditChainKey: z.string().min(32),
   connectToken: z.string().min(16),
   documentUrlSigningKey: z.string().min(32),
 });
@@ -19,11 +20,11 @@ export function loadOrCreateSecrets(stateDir: string): { secrets: StackSecrets; 
   const file = join(stateDir, "secrets.json");
   if (existsSync(file)) {
     const stored = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-    // State dirs from before the documents API lack its key: add one rather than refuse to start.
-    const upgraded = { documentUrlSigningKey: fresh(), ...stored };
+    // Keys added in a later version are generated once and kept with the others.
+    const upgraded = { auditChainKey: fresh(), documentUrlSigningKey: fresh(), ...stored };
     const parsed = StackSecretsSchema.safeParse(upgraded);
     if (parsed.success) {
-      if (!("documentUrlSigningKey" in stored)) {
+      if (!("auditChainKey" in stored) || !("documentUrlSigningKey" in stored)) {
         writeFileSync(file, `${JSON.stringify(parsed.data, null, 2)}\n`, { mode: 0o600 });
       }
       return { secrets: parsed.data, created: false };
@@ -36,6 +37,7 @@ export function loadOrCreateSecrets(stateDir: string): { secrets: StackSecrets; 
     adminToken: fresh("adm_"),
     edgeSigningKey: fresh(),
     auditHmacKey: fresh(),
+    auditChainKey: fresh(),
     connectToken: fresh("dev-connect-"),
     documentUrlSigningKey: fresh(),
   };

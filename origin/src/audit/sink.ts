@@ -1,51 +1,65 @@
 import { constants } from "node:fs";
-import { type FileHandle, mkdir, open, readFile } from "node:fs/promises";
+import { type FileHandle, mkdir, open, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { segmentPath } from "./segments.ts";
+
+/** Where a batch landed: its segment and the byte offset of its first line. */
+export interface AppendPosition {
+  segment: number;
+  offset: number;
+}
 
 /** Where audit lines go. Injectable so tests can make writing fail. */
 export interface AuditSink {
-  /** Appends complete lines (each with its newline) and resolves only once they are durable. */
-  append(line: string): Promise<void>;
-  /** The whole log as written so far ("" when empty). */
-  read(): Promise<string>;
+  /** Appends complete lines (each with its newline); resolves once they are durable. */
+  append(lines: string): Promise<AppendPosition>;
   close(): Promise<void>;
 }
 
-/** An O_APPEND file, datasync'd after every line so an acknowledged request is on disk. */
-export class FileAuditSink implements AuditSink {
-  readonly file: string;
+/**
+ * Segment files beside a base path, each O_APPEND and datasync'd after every batch so an
+ * acknowledged request is on disk. A batch that would take the current segment past
+ * `segmentBytes` starts the next segment; a batch is never split across two.
+ */
+export class SegmentedFileSink implements AuditSink {
+  readonly base: string;
+  readonly #segmentBytes: number;
+  #segment: number;
+  #size = 0;
   #handle: FileHandle | undefined;
   #poisoned = false;
 
-  constructor(file: string) {
-    this.file = file;
+  /** `segment` is the highest existing segment (or 1 for a new log). */
+  constructor(base: string, options: { segment: number; segmentBytes: number }) {
+    this.base = base;
+    this.#segment = options.segment;
+    this.#segmentBytes = options.segmentBytes;
   }
 
-  async append(line: string): Promise<void> {
-    if (this.#poisoned) throw new Error(`audit log ${this.file} is in an unknown state after a failed write`);
-    const handle = await this.#open();
-    const sizeBefore = (await handle.stat()).size;
+  async append(lines: string): Promise<AppendPosition> {
+    if (this.#poisoned) throw new Error("audit segment is in an unknown state after a failed write");
+    let handle = await this.#open();
+    const bytes = Buffer.byteLength(lines);
+    if (this.#size > 0 && this.#size + bytes > this.#segmentBytes) {
+      await this.close();
+      this.#segment++;
+      handle = await this.#open();
+    }
+    const position = { segment: this.#segment, offset: this.#size };
     try {
-      await handle.write(line);
+      await handle.write(lines);
       await handle.datasync();
+      this.#size += bytes;
+      return position;
     } catch (error) {
-      // The line may be partly or wholly on disk although the caller is told it failed; cut it
+      // The lines may be partly or wholly on disk although the caller is told they failed; cut them
       // off so the chain on disk matches what the log believes, or stop appending altogether.
       try {
-        await handle.truncate(sizeBefore);
+        await handle.truncate(position.offset);
         await handle.datasync();
       } catch {
         this.#poisoned = true;
       }
-      throw error;
-    }
-  }
-
-  async read(): Promise<string> {
-    try {
-      return await readFile(this.file, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return "";
       throw error;
     }
   }
@@ -58,8 +72,10 @@ export class FileAuditSink implements AuditSink {
 
   async #open(): Promise<FileHandle> {
     if (this.#handle) return this.#handle;
-    await mkdir(dirname(this.file), { recursive: true });
-    this.#handle = await open(this.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+    const file = segmentPath(this.base, this.#segment);
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    this.#handle = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+    this.#size = (await stat(file)).size;
     return this.#handle;
   }
 }

@@ -9,9 +9,11 @@ import {
   ProblemError,
   parseCredentialPath,
 } from "@chittyconnect/contract";
+import { AuditDiskFullError } from "../audit/disk.ts";
 import { valueHmac } from "../audit/entry.ts";
-import { AuditLog } from "../audit/log.ts";
-import { type AuditSink, FileAuditSink } from "../audit/sink.ts";
+import type { AuditLog } from "../audit/log.ts";
+import type { AuditSink } from "../audit/sink.ts";
+import { openAuditTrail } from "../audit/trail.ts";
 import type { OriginConfig } from "../config.ts";
 import { IdempotencyGate, type IdempotencyTicket } from "../idempotency/gate.ts";
 import { IdempotencyStore, idempotencyDbFile } from "../idempotency/store.ts";
@@ -55,10 +57,11 @@ export async function createCredentialService(
 ): Promise<CredentialService> {
   const policy = overrides.policy ?? loadPolicyFile(config.POLICY_FILE);
   const now = overrides.now ?? (() => new Date());
-  const log = await AuditLog.open(overrides.auditSink ?? new FileAuditSink(config.AUDIT_LOG_FILE), {
+  const trail = await openAuditTrail(config, deps.logger, {
     now,
-    source: config.AUDIT_LOG_FILE,
+    ...(overrides.auditSink ? { sink: overrides.auditSink } : {}),
   });
+  const log = trail.log;
   const broker = new CredentialBroker({
     host: config.OP_CONNECT_HOST,
     token: config.OP_CONNECT_TOKEN,
@@ -79,24 +82,37 @@ export async function createCredentialService(
   return {
     provision: (caller, request) => handler.handle("provision", caller, request),
     rotate: (caller, request) => handler.handle("rotate", caller, request),
-    audit: (owner, query) => log.list(owner, query),
+    audit: (owner, query) =>
+      log.list(owner, query).catch((error: unknown) => {
+        throw auditUnavailable(error);
+      }),
     readiness: () => broker.readiness(),
     warmUp: () => broker.warmUp(),
     close: async () => {
-      await log.close();
+      await trail.close();
       idempotency.close();
     },
   };
 }
 
-const auditUnavailable = () =>
-  new ProblemError({
-    status: 503,
-    code: "audit_unavailable",
-    title: "Audit log unavailable",
-    detail: "The request could not be recorded, so it was not served; retry later.",
-    headers: { "retry-after": "5" },
-  });
+// The cause is only told apart, never kept: a library error can carry a request and its secrets.
+const auditUnavailable = (cause?: unknown) =>
+  cause instanceof AuditDiskFullError
+    ? new ProblemError({
+        status: 503,
+        code: "audit_disk_full",
+        title: "Audit volume full",
+        detail:
+          "The audit log's volume is under its free-space reserve, so no new work is taken; retry later.",
+        headers: { "retry-after": "60" },
+      })
+    : new ProblemError({
+        status: 503,
+        code: "audit_unavailable",
+        title: "Audit log unavailable",
+        detail: "The request could not be recorded, so it was not served; retry later.",
+        headers: { "retry-after": "5" },
+      });
 
 const DENIALS = {
   service_not_granted: {
@@ -146,6 +162,11 @@ class CredentialHandler {
   ): Promise<CredentialResponse> {
     const { policy, broker, metrics, idempotency } = this.#deps;
     const { idempotencyKey, ...fields } = request;
+    try {
+      await this.#deps.log.ensureCapacity();
+    } catch (error) {
+      throw auditUnavailable(error);
+    }
     const path = parseCredentialPath(request.credentialPath);
     if (!path || !OwnerIdSchema.safeParse(caller.owner).success) {
       throw new ProblemError({

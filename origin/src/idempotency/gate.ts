@@ -1,12 +1,22 @@
 import { createHash } from "node:crypto";
 import { ProblemError } from "@chittyconnect/contract";
-import { canonicalJson } from "../audit/entry.ts";
 import { errorFields, type FieldLogger } from "../logger.ts";
 import { type IdempotencyScope, type IdempotencyStore, IdempotencyStoreFullError } from "./store.ts";
 
 /** A claimed key (the caller does the work) or a replay of a finished one. */
 export interface IdempotencyTicket extends IdempotencyScope {
   replay: boolean;
+}
+
+/** JSON with members sorted and undefined ones dropped: one text per request, whatever the key order. */
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const members = Object.entries(value as Record<string, unknown>)
+    .filter(([, member]) => member !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, member]) => `${JSON.stringify(key)}:${canonicalJson(member)}`);
+  return `{${members.join(",")}}`;
 }
 
 /** SHA-256 over the request's canonical JSON (action included, key excluded): what "the same body" means. */

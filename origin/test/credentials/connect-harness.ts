@@ -13,6 +13,7 @@ export function credentialConfig(env: Record<string, string>): OriginConfig {
     OP_CONNECT_TOKEN: CONNECT_TOKEN,
     EDGE_SIGNING_KEY: "edge-signing-secret-for-tests-0123456789",
     AUDIT_HMAC_KEY: "audit-hmac-key-for-tests-0123456789abcdef",
+    AUDIT_CHAIN_KEY: "audit-chain-key-for-tests-0123456789abcdef",
     CONNECT_TIMEOUT_MS: "1000",
     ...env,
   });

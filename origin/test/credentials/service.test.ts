@@ -10,9 +10,10 @@ import {
 import { compactDecrypt, exportJWK, generateKeyPair } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RunningConnectServer, startConnectServer } from "../../../dev/src/connect/server.ts";
-import { verifyChain } from "../../src/audit/chain.ts";
+import { verifyLog } from "../../src/audit/chain.ts";
 import { valueHmac } from "../../src/audit/entry.ts";
-import { type AuditSink, FileAuditSink } from "../../src/audit/sink.ts";
+import { segmentPath } from "../../src/audit/segments.ts";
+import type { AuditSink } from "../../src/audit/sink.ts";
 import { type CredentialService, createCredentialService } from "../../src/credentials/service.ts";
 import { createMetrics, type OriginMetrics } from "../../src/metrics.ts";
 import {
@@ -26,6 +27,7 @@ import {
 
 const POLICY = new URL("../../fixtures/policy.yaml", import.meta.url).pathname;
 const HMAC_KEY = "audit-hmac-key-for-tests-0123456789abcdef";
+const CHAIN_KEY = "audit-chain-key-for-tests-0123456789abcdef";
 const NOW = new Date("2026-01-02T03:04:05.000Z");
 
 let connect: RunningConnectServer;
@@ -48,7 +50,12 @@ interface Started {
 }
 
 async function start(
-  options: { host?: string; sink?: (file: string) => AuditSink; policyFile?: string } = {},
+  options: {
+    host?: string;
+    sink?: (file: string) => AuditSink;
+    policyFile?: string;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Started> {
   const auditFile = join(mkdtempSync(join(tmpdir(), "service-")), "audit", "audit.log");
   const config = credentialConfig({
@@ -57,6 +64,7 @@ async function start(
     AUDIT_LOG_FILE: auditFile,
     AUDIT_HMAC_KEY: HMAC_KEY,
     LEASE_TTL_SECONDS: "600",
+    ...options.env,
   });
   const metrics = createMetrics();
   const service = await createCredentialService(
@@ -86,7 +94,7 @@ const provision = (credentialPath: string, extra: Partial<ProvisionRequest> = {}
   ...extra,
 });
 const auditLines = (file: string) =>
-  readFileSync(file, "utf8")
+  readFileSync(segmentPath(file, 1), "utf8")
     .trimEnd()
     .split("\n")
     .map((line) => AuditEntrySchema.parse(JSON.parse(line)));
@@ -128,7 +136,7 @@ describe("provision", () => {
       leaseId: response.lease.id,
       valueHmac: valueHmac(HMAC_KEY, "dev-chittyid-service-token-7f3c9a41"),
     });
-    expect(readFileSync(auditFile, "utf8")).not.toContain("dev-chittyid-service-token");
+    expect(readFileSync(segmentPath(auditFile, 1), "utf8")).not.toContain("dev-chittyid-service-token");
     expect(await outcomes(metrics)).toEqual({ "provision:allowed": 1 });
   });
 
@@ -184,14 +192,7 @@ describe("provision", () => {
 
   it("fails with 503 audit_unavailable and withholds the value when the audit line cannot be written", async () => {
     const { service, metrics } = await start({
-      sink: (file) => {
-        const real = new FileAuditSink(file);
-        return {
-          append: () => Promise.reject(new Error("EIO")),
-          read: () => real.read(),
-          close: () => real.close(),
-        };
-      },
+      sink: () => ({ append: () => Promise.reject(new Error("EIO")), close: async () => {} }),
     });
     const problem = await rejection(
       service.provision(caller(), provision("services/chittyid/service_token")),
@@ -199,6 +200,28 @@ describe("provision", () => {
     expect(problem).toMatchObject({ status: 503, code: "audit_unavailable" });
     expect(JSON.stringify(problem.toProblem())).not.toContain("dev-chittyid");
     expect((await outcomes(metrics))["provision:allowed"]).toBeUndefined();
+  });
+});
+
+describe("audit volume reserve", () => {
+  it("refuses provision and rotate with 503 audit_disk_full before touching Connect", async () => {
+    const proxy = await proxied();
+    // A reserve larger than any disk: the real statfs reading is always under it.
+    const { service, auditFile } = await start({
+      host: proxy.url,
+      env: { AUDIT_DISK_RESERVE_BYTES: String(2 ** 50) },
+    });
+    const before = proxy.requests.length;
+    for (const call of [service.provision, service.rotate]) {
+      const problem = await rejection(call(caller(), provision("services/chittyrouter beta/api_key")));
+      expect(problem).toMatchObject({
+        status: 503,
+        code: "audit_disk_full",
+        headers: { "retry-after": "60" },
+      });
+    }
+    expect(proxy.requests.length).toBe(before);
+    expect(await verifyLog(auditFile, CHAIN_KEY)).toMatchObject({ ok: true, count: 0 });
   });
 });
 
@@ -251,7 +274,7 @@ describe("audit listing", () => {
     expect(mine.entries.map((e) => e.requestId)).toEqual(["a2", "a1"]);
     const page = await service.audit(OWNER, { limit: 1 });
     expect(page).toMatchObject({ entries: [{ requestId: "a2" }], nextBefore: 3 });
-    expect(verifyChain(readFileSync(auditFile, "utf8"))).toMatchObject({ ok: true, count: 3 });
+    expect(await verifyLog(auditFile, CHAIN_KEY)).toMatchObject({ ok: true, count: 3 });
   });
 });
 

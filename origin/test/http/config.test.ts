@@ -9,6 +9,7 @@ const BAD_ENV = {
   OP_CONNECT_HOST: "http://127.0.0.1:9",
   EDGE_SIGNING_KEY: "too-short",
   AUDIT_HMAC_KEY: "audit-hmac-key-for-tests-0123456789abcdef",
+  AUDIT_CHAIN_KEY: "audit-chain-key-for-tests-0123456789abcdef",
 };
 
 function run(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {

@@ -56,6 +56,7 @@ function spawnMain(extra: Record<string, string>) {
       ...env,
       EDGE_SIGNING_KEY: SIGNING_SECRET,
       AUDIT_HMAC_KEY: "audit-hmac-key-for-tests-0123456789abcdef",
+      AUDIT_CHAIN_KEY: "audit-chain-key-for-tests-0123456789abcdef",
       AUDIT_LOG_FILE: join(dir, "main-audit.log"),
       HOST: "127.0.0.1",
       PORT: "0",

@@ -22,6 +22,7 @@ export function testConfig(env: Record<string, string> = {}): OriginConfig {
     OP_CONNECT_TOKEN: "connect-token-for-tests",
     EDGE_SIGNING_KEY: SIGNING_SECRET,
     AUDIT_HMAC_KEY: "audit-hmac-key-for-tests-0123456789abcdef",
+    AUDIT_CHAIN_KEY: "audit-chain-key-for-tests-0123456789abcdef",
     HOST: "127.0.0.1",
     PORT: "0",
     LOG_LEVEL: "info",
