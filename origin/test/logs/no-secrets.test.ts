@@ -51,6 +51,9 @@ async function spawnOrigin(connectHost: string, dir: string): Promise<OriginProc
       AUDIT_LOG_FILE: join(dir, `audit-${Math.random().toString(36).slice(2)}.log`),
       POLICY_FILE: join(dir, "policy.yaml"),
       CONNECT_TIMEOUT_MS: "400",
+      // Requests follow the warm-up within milliseconds; the start-up grace (tested in
+      // http/signature.test.ts) would answer them 503 origin_starting.
+      CLOCK_SKEW_MS: "0",
       TITLE_CACHE_TTL_SECONDS: "0",
       LOG_LEVEL: "trace",
       HOST: "127.0.0.1",
