@@ -100,7 +100,7 @@ describe("request ids and unknown routes", () => {
 
   it("answers unknown authenticated API routes with 404", async () => {
     const minted = await mintToken(uniqueOwner(), ["usage:read"]);
-    const response = await call("/api/v1/sessions", { headers: bearer(minted.token) });
+    const response = await call("/api/v1/nowhere", { headers: bearer(minted.token) });
     expect(response.status).toBe(404);
   });
 
