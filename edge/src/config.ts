@@ -10,6 +10,30 @@ const bytes = (value: string) => new TextEncoder().encode(value).byteLength;
 
 export const ORIGIN_TIMEOUT_DEFAULT_MS = 10_000;
 export const ORIGIN_TIMEOUT_MAX_MS = 60_000;
+export const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
+const DEFAULT_TOKEN_MAX_LIFETIME_SECONDS = 90 * 24 * 60 * 60;
+const TOKEN_MAX_LIFETIME_MIN_SECONDS = 60;
+
+/** A plainly written whole number within [min, max]; absent → `fallback`; anything else an issue. */
+function integerVar(name: string, min: number, max: number, fallback: number, unit: string) {
+  // One leading zero at most beyond max's own digits; no sign, exponent or fraction.
+  const plain = new RegExp(`^\\d{1,${String(max).length + 1}}$`);
+  return z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined) return fallback;
+      const value = plain.test(text) ? Number(text) : Number.NaN;
+      if (!(value >= min && value <= max)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} must be an integer from ${min} to ${max} (${unit})`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    });
+}
 
 /** What wrangler.jsonc's `vars` hold; check:deploy validates each deploy environment with it. */
 export const EdgeVarsSchema = z.object({
@@ -17,24 +41,33 @@ export const EdgeVarsSchema = z.object({
     protocol: /^https?$/,
     error: "ORIGIN_URL must be an http(s) URL (the tunnel hostname in staging and production)",
   }),
-  ORIGIN_TIMEOUT_MS: z
-    .string()
-    .optional()
-    .transform((text, ctx) => {
-      if (text === undefined) return ORIGIN_TIMEOUT_DEFAULT_MS;
-      const value = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
-      if (!(value >= 1 && value <= ORIGIN_TIMEOUT_MAX_MS)) {
-        ctx.addIssue({
-          code: "custom",
-          message: `ORIGIN_TIMEOUT_MS must be an integer from 1 to ${ORIGIN_TIMEOUT_MAX_MS} (milliseconds)`,
-        });
-        return z.NEVER;
-      }
-      return value;
-    }),
+  ORIGIN_TIMEOUT_MS: integerVar(
+    "ORIGIN_TIMEOUT_MS",
+    1,
+    ORIGIN_TIMEOUT_MAX_MS,
+    ORIGIN_TIMEOUT_DEFAULT_MS,
+    "milliseconds",
+  ),
+  /**
+   * Absent counts as a deployment (not development), so a config that forgets to say still gets
+   * the stricter admin-token rule of auth/admin-policy.ts.
+   */
+  ENVIRONMENT: z
+    .enum(["development", "staging", "production"], {
+      error: "ENVIRONMENT must be development, staging or production",
+    })
+    .optional(),
+  TOKEN_MAX_LIFETIME_SECONDS: integerVar(
+    "TOKEN_MAX_LIFETIME_SECONDS",
+    TOKEN_MAX_LIFETIME_MIN_SECONDS,
+    ONE_YEAR_SECONDS,
+    DEFAULT_TOKEN_MAX_LIFETIME_SECONDS,
+    "seconds",
+  ),
 });
 
 export const EdgeConfigSchema = EdgeVarsSchema.extend({
+  // The floor everywhere; auth/admin-policy.ts asks for more outside development.
   ADMIN_TOKEN: z
     .string({ error: "ADMIN_TOKEN is required (wrangler secret put ADMIN_TOKEN)" })
     .refine((value) => bytes(value) >= 16, { message: "ADMIN_TOKEN must be at least 16 bytes" }),

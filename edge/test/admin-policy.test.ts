@@ -26,7 +26,8 @@ describe("ADMIN_TOKEN strength outside development", () => {
   it.each(["staging", "production", undefined])(
     "with ENVIRONMENT=%s a short or missing admin token disables every admin route with a 500 problem",
     async (environment) => {
-      for (const adminToken of [SHORT, undefined]) {
+      // Every length the config's 16-byte floor accepts but the deployment rule does not.
+      for (const adminToken of [SHORT, "x".repeat(16)]) {
         const overrides = { ENVIRONMENT: environment, ADMIN_TOKEN: adminToken };
         const requests: [string, RequestInit][] = [
           ["/api/v1/admin/tokens", jsonInit("POST", mintBody(), admin(SHORT))],
@@ -39,7 +40,7 @@ describe("ADMIN_TOKEN strength outside development", () => {
           expect(response.status).toBe(500);
           expect(response.headers.get("content-type")).toBe("application/problem+json");
           const text = await response.text();
-          expect(text).not.toContain(SHORT);
+          expect(text).not.toContain(adminToken);
           expect(JSON.parse(text)).toMatchObject({
             code: "admin_token_too_short",
             requestId: expect.any(String),
@@ -48,6 +49,22 @@ describe("ADMIN_TOKEN strength outside development", () => {
       }
     },
   );
+
+  it("leaves a missing token or an unknown ENVIRONMENT to the edge config: edge_misconfigured", async () => {
+    for (const overrides of [
+      { ENVIRONMENT: "production", ADMIN_TOKEN: undefined },
+      { ENVIRONMENT: "prod", ADMIN_TOKEN: STRONG },
+    ]) {
+      const response = await withEnv(overrides, "/api/v1/admin/tokens", { headers: admin(STRONG) });
+      expect(response.status).toBe(500);
+      const problem = (await response.json()) as { code: string; detail: string };
+      expect(problem.code).toBe("edge_misconfigured");
+      expect(problem.detail).toMatch(
+        /ADMIN_TOKEN is required|ENVIRONMENT must be development, staging or production/,
+      );
+      expect(problem.detail).not.toContain(STRONG);
+    }
+  });
 
   it("serves admin routes with a 32-character token in production, and still checks it", async () => {
     const overrides = { ENVIRONMENT: "production", ADMIN_TOKEN: STRONG };
@@ -63,8 +80,9 @@ describe("ADMIN_TOKEN strength outside development", () => {
 
   it("allows a short admin token in development (the local stack and these tests)", async () => {
     expect(env.ENVIRONMENT).toBe("development");
-    const response = await withEnv({ ADMIN_TOKEN: "short-dev-token" }, "/api/v1/admin/tokens", {
-      headers: admin("short-dev-token"),
+    const short = "short-dev-token!"; // 16 bytes: the config's floor everywhere
+    const response = await withEnv({ ADMIN_TOKEN: short }, "/api/v1/admin/tokens", {
+      headers: admin(short),
     });
     expect(response.status).toBe(200);
   });
@@ -117,12 +135,12 @@ describe("token lifetime", () => {
   });
 
   it("answers a malformed TOKEN_MAX_LIFETIME_SECONDS with a 500 naming the variable", async () => {
-    for (const bad of ["ninety days", "0", "1.5", String(400 * DAY_S)]) {
+    for (const bad of ["ninety days", "0", "1.5", "", String(400 * DAY_S)]) {
       const response = await mint({}, { TOKEN_MAX_LIFETIME_SECONDS: bad });
       expect(response.status).toBe(500);
       const problem = (await response.json()) as { code: string; detail: string };
-      expect(problem.code).toBe("config_invalid");
-      expect(problem.detail).toContain("TOKEN_MAX_LIFETIME_SECONDS");
+      expect(problem.code).toBe("edge_misconfigured");
+      expect(problem.detail).toContain("TOKEN_MAX_LIFETIME_SECONDS must be an integer from 60 to 31536000");
     }
   });
 });

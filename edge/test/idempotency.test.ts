@@ -7,7 +7,9 @@ import { bearer, call, env, jsonInit, mintToken, uniqueOwner } from "./helpers.t
 const REQUEST = { service: "chittyid", credentialPath: "services/chittyid/service_token", purpose: "retry" };
 
 async function rotator(owner = uniqueOwner()) {
-  return (await mintToken(owner, ["credentials:provision", "credentials:rotate"])).token;
+  return (
+    await mintToken(owner, ["credentials:provision", "credentials:rotate"], { services: [REQUEST.service] })
+  ).token;
 }
 
 describe("Idempotency-Key at the edge", () => {
@@ -49,15 +51,16 @@ describe("Idempotency-Key at the edge", () => {
       );
       expect(response.status).toBe(200);
       const body = CredentialResponseSchema.parse(await response.json());
-      // The fake origin verified the signature over the body and echoes the key it found there.
-      expect(body.sealed ? undefined : body.value).toBe(`rotate:${owner}:req-idem:key=${key}`);
+      // The fake origin verified the signature over the body and echoes the services and the key it
+      // found there.
+      expect(body.sealed ? undefined : body.value).toBe(`rotate:${owner}:chittyid:req-idem:key=${key}`);
     }
     const plain = await call(
       "/api/v1/credentials/provision",
       jsonInit("POST", REQUEST, bearer(token, { "x-request-id": "req-no-key" })),
     );
     const plainBody = CredentialResponseSchema.parse(await plain.json());
-    expect(plainBody.sealed ? undefined : plainBody.value).toBe(`provision:${owner}:req-no-key`);
+    expect(plainBody.sealed ? undefined : plainBody.value).toBe(`provision:${owner}:chittyid:req-no-key`);
   });
 });
 

@@ -21,10 +21,15 @@ function appRoutes(): string[] {
   return [...new Set(routes)].sort();
 }
 
+/** A path item's operations; its other members (`parameters`, `summary`, …) are not routes. */
+const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
+
 function documentedRoutes(doc: OpenApiDocument): string[] {
   return Object.entries(doc.paths)
-    .flatMap(([path, operations]) =>
-      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+    .flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((member) => METHODS.has(member))
+        .map((method) => `${method.toUpperCase()} ${path}`),
     )
     .sort();
 }

@@ -37,6 +37,7 @@ export async function startRealOrigin(): Promise<RealOrigin> {
     OP_CONNECT_TOKEN: REAL_CONNECT_TOKEN,
     EDGE_SIGNING_KEY: TEST_SIGNING_KEY,
     AUDIT_HMAC_KEY: "audit-hmac-key-for-edge-tests-0123456789",
+    AUDIT_CHAIN_KEY: "audit-chain-key-for-edge-tests-012345678",
     POLICY_FILE: new URL("../../origin/fixtures/policy.yaml", import.meta.url).pathname,
     AUDIT_LOG_FILE: join(dir, "audit", "audit.log"),
   });

@@ -51,6 +51,7 @@ async function startReplica(
       OP_CONNECT_TOKEN: CONNECT_TOKEN,
       EDGE_SIGNING_KEY: SIGNING_SECRET,
       AUDIT_HMAC_KEY: "audit-hmac-key-for-replica-tests-0123456789",
+      AUDIT_CHAIN_KEY: "audit-chain-key-for-replica-tests-012345678",
       POLICY_FILE: join(repoRoot, "origin/fixtures/policy.yaml"),
       AUDIT_LOG_FILE: auditLog,
       REDIS_URL: redisUrl,

@@ -1,49 +1,33 @@
 import { ProblemError } from "@chittyconnect/contract";
-import { z } from "zod";
+import { type EdgeConfig, ONE_YEAR_SECONDS } from "../config.ts";
 
 /**
  * The rules around admin power: how long the admin token must be, and how long the tokens it
- * mints may live.
+ * mints may live. The values come validated from config.ts (absent ADMIN_TOKEN, unknown
+ * ENVIRONMENT and malformed TOKEN_MAX_LIFETIME_SECONDS are `edge_misconfigured` there).
  */
-export const MIN_ADMIN_TOKEN_LENGTH = 32;
-export const ONE_YEAR_SECONDS = 365 * 24 * 60 * 60;
-export const DEFAULT_TOKEN_MAX_LIFETIME_SECONDS = 90 * 24 * 60 * 60;
+export const MIN_ADMIN_TOKEN_BYTES = 32;
 
 /**
- * Outside `ENVIRONMENT=development` (staging, production, or a config that forgot to say), a
- * missing or short ADMIN_TOKEN disables the admin routes with a 500 that says so: the operator's
- * mistake, never the caller's, and never a guessable key guarding token minting.
+ * Outside `ENVIRONMENT=development` (staging, production, or a config that forgot to say), an
+ * ADMIN_TOKEN shorter than 32 bytes disables the admin routes with a 500 that says so: the
+ * operator's mistake, never the caller's, and never a guessable key guarding token minting.
  */
-export function assertAdminTokenStrength(env: { ENVIRONMENT?: string; ADMIN_TOKEN?: string }): void {
-  if (env.ENVIRONMENT === "development") return;
-  if ((env.ADMIN_TOKEN ?? "").length >= MIN_ADMIN_TOKEN_LENGTH) return;
+export function assertAdminTokenStrength(config: Pick<EdgeConfig, "ENVIRONMENT" | "ADMIN_TOKEN">): void {
+  if (config.ENVIRONMENT === "development") return;
+  if (new TextEncoder().encode(config.ADMIN_TOKEN).byteLength >= MIN_ADMIN_TOKEN_BYTES) return;
   console.error(
     JSON.stringify({
       level: "error",
-      msg: `ADMIN_TOKEN is missing or shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters; admin routes are disabled`,
-      environment: env.ENVIRONMENT ?? null,
+      msg: `ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_BYTES} bytes; admin routes are disabled`,
+      environment: config.ENVIRONMENT ?? null,
     }),
   );
   throw new ProblemError({
     status: 500,
     code: "admin_token_too_short",
     title: "Admin token misconfigured",
-    detail: `The ADMIN_TOKEN secret is missing or shorter than ${MIN_ADMIN_TOKEN_LENGTH} characters, so admin routes are disabled here; an operator must set a longer one.`,
-  });
-}
-
-const MaxLifetimeSchema = z.coerce.number().int().min(60).max(ONE_YEAR_SECONDS);
-
-/** `TOKEN_MAX_LIFETIME_SECONDS` (unset or empty: 90 days); a bad value is a 500 naming the variable. */
-export function tokenMaxLifetimeSeconds(text: string | undefined): number {
-  if (text === undefined || text.trim() === "") return DEFAULT_TOKEN_MAX_LIFETIME_SECONDS;
-  const parsed = MaxLifetimeSchema.safeParse(text);
-  if (parsed.success) return parsed.data;
-  throw new ProblemError({
-    status: 500,
-    code: "config_invalid",
-    title: "Edge misconfigured",
-    detail: `TOKEN_MAX_LIFETIME_SECONDS must be a whole number of seconds from 60 to ${ONE_YEAR_SECONDS}.`,
+    detail: `The ADMIN_TOKEN secret is shorter than ${MIN_ADMIN_TOKEN_BYTES} bytes, so admin routes are disabled here; an operator must set a longer one.`,
   });
 }
 

@@ -2,14 +2,10 @@ import { OwnerIdSchema, ProblemError, TokenServicesSchema, validationProblem } f
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
+import { edgeConfig, ONE_YEAR_SECONDS } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
-import {
-  assertAdminTokenStrength,
-  ONE_YEAR_SECONDS,
-  tokenLifetimeSeconds,
-  tokenMaxLifetimeSeconds,
-} from "./admin-policy.ts";
+import { assertAdminTokenStrength, tokenLifetimeSeconds } from "./admin-policy.ts";
 import { unauthorized } from "./bearer.ts";
 import { type Scope, ScopeListSchema, ScopeSchema } from "./scopes.ts";
 import type { TokenRecord } from "./token-store.ts";
@@ -104,10 +100,11 @@ export async function adminTokenMatches(presented: string, expected: string): Pr
 }
 
 const adminGuard = createMiddleware<AppEnv>(async (c, next) => {
-  assertAdminTokenStrength(c.env);
+  const config = edgeConfig(c.env);
+  assertAdminTokenStrength(config);
   const match = /^Bearer +(\S{1,512}) *$/i.exec(c.req.header("authorization") ?? "");
   const presented = match?.[1];
-  if (presented === undefined || !(await adminTokenMatches(presented, c.env.ADMIN_TOKEN ?? ""))) {
+  if (presented === undefined || !(await adminTokenMatches(presented, config.ADMIN_TOKEN))) {
     throw unauthorized("The admin token is required.", "chittyconnect-admin");
   }
   await next();
@@ -131,8 +128,8 @@ export const adminRoutes = new Hono<AppEnv>()
   .use(adminGuard)
   .post("/tokens", async (c) => {
     const input = await readJsonBody(c.req.raw, MintTokenRequestSchema);
-    const maxSeconds = tokenMaxLifetimeSeconds(c.env.TOKEN_MAX_LIFETIME_SECONDS);
-    const expiresInSeconds = tokenLifetimeSeconds(input, maxSeconds);
+    const { TOKEN_MAX_LIFETIME_SECONDS } = edgeConfig(c.env);
+    const expiresInSeconds = tokenLifetimeSeconds(input, TOKEN_MAX_LIFETIME_SECONDS);
     const { token, record } = await new TokenStore(c.env.DB).mint({ ...input, expiresInSeconds });
     const body: z.infer<typeof MintTokenResponseSchema> = {
       id: record.id,

@@ -35,6 +35,7 @@ describe("secrets from *_FILE", () => {
       EDGE_SIGNING_KEY_FILE: file("edge_signing_key", `${SIGNING}\r\n`),
       EDGE_SIGNING_KEY_PREVIOUS_FILE: file("edge_signing_key_previous", ""),
       AUDIT_HMAC_KEY_FILE: file("audit_hmac_key", AUDIT),
+      AUDIT_CHAIN_KEY_FILE: file("audit_chain_key", `${AUDIT}-chain`),
     });
     expect(parsed.ok, parsed.ok ? "" : parsed.message).toBe(true);
     if (!parsed.ok) return;
@@ -43,6 +44,7 @@ describe("secrets from *_FILE", () => {
     // An empty file is an unset optional secret, as an empty variable is.
     expect(parsed.config.EDGE_SIGNING_KEY_PREVIOUS).toBeUndefined();
     expect(parsed.config.AUDIT_HMAC_KEY).toBe(AUDIT);
+    expect(parsed.config.AUDIT_CHAIN_KEY).toBe(`${AUDIT}-chain`);
   });
 
   it("offers the file form for every listed secret and keeps the plain form", () => {

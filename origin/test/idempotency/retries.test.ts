@@ -160,7 +160,8 @@ describe("Idempotency-Key at the origin", () => {
     const rotated = await credential(await call("rotate", "audited-0001"));
     await credential(await call("rotate", "audited-0001"));
     await origin.close();
-    const lines = readFileSync(join(dir, "audit", "audit.log"), "utf8")
+    // The log is written in numbered segments beside AUDIT_LOG_FILE; two lines fit in the first.
+    const lines = readFileSync(join(dir, "audit", "audit.log.000001"), "utf8")
       .trim()
       .split("\n")
       .map((line) => AuditEntrySchema.parse(JSON.parse(line)));

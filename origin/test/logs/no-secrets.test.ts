@@ -16,6 +16,7 @@ import { type Fault, type FaultyConnect, startFaultyConnect } from "./fault-conn
 const CONNECT_TOKEN = "connect-token-never-logged-4b1d0c9e7a";
 const SIGNING_KEY = "edge-signing-key-never-logged-0123456789abcdef";
 const AUDIT_KEY = "audit-hmac-key-never-logged-0123456789abcdef";
+const CHAIN_KEY = "audit-chain-key-never-logged-0123456789abcd";
 const OWNER = "01-C-TEST-0001-P-2501-A-X";
 const PATH = "services/chittyid/service_token";
 const FIXTURE = fileURLToPath(new URL("../../../dev/fixtures/vault.json", import.meta.url));
@@ -49,9 +50,13 @@ async function spawnOrigin(connectHost: string, dir: string): Promise<OriginProc
       OP_CONNECT_TOKEN: CONNECT_TOKEN,
       EDGE_SIGNING_KEY: SIGNING_KEY,
       AUDIT_HMAC_KEY: AUDIT_KEY,
+      AUDIT_CHAIN_KEY: CHAIN_KEY,
       AUDIT_LOG_FILE: join(dir, `audit-${Math.random().toString(36).slice(2)}.log`),
       POLICY_FILE: join(dir, "policy.yaml"),
       CONNECT_TIMEOUT_MS: "400",
+      // Requests follow the warm-up within milliseconds; the start-up grace (tested in
+      // http/signature.test.ts) would answer them 503 origin_starting.
+      CLOCK_SKEW_MS: "0",
       TITLE_CACHE_TTL_SECONDS: "0",
       LOG_LEVEL: "trace",
       HOST: "127.0.0.1",
@@ -120,7 +125,7 @@ async function call(origin: OriginProcess, action: "provision" | "rotate"): Prom
   });
   const text = await response.text();
   // The answer to the caller is held to the same rule as the log.
-  for (const secret of [CONNECT_TOKEN, SIGNING_KEY, AUDIT_KEY]) expect(text).not.toContain(secret);
+  for (const secret of [CONNECT_TOKEN, SIGNING_KEY, AUDIT_KEY, CHAIN_KEY]) expect(text).not.toContain(secret);
   return response.status;
 }
 
@@ -171,7 +176,14 @@ describe("no secret in any line the origin writes, under Connect faults", () => 
     // Not vacuous: the failures were logged, with the fields an operator needs.
     for (const kind of ["timeout", "unavailable", "error"]) expect(text).toContain(`"kind":"${kind}"`);
     expect(text).toContain('"operation":"update_item"');
-    const secrets = [CONNECT_TOKEN, SIGNING_KEY, AUDIT_KEY, `Bearer ${CONNECT_TOKEN}`, ...fixtureSecrets()];
+    const secrets = [
+      CONNECT_TOKEN,
+      SIGNING_KEY,
+      AUDIT_KEY,
+      CHAIN_KEY,
+      `Bearer ${CONNECT_TOKEN}`,
+      ...fixtureSecrets(),
+    ];
     const leaks = text
       .split("\n")
       .filter((line) => secrets.some((secret) => line.includes(secret)))
