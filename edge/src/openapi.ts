@@ -8,6 +8,7 @@ import {
   RotateRequestSchema,
 } from "@chittyconnect/contract";
 import { z } from "zod";
+import { AnchorReportSchema, AnchorSchema } from "./audit/anchors.ts";
 import {
   ListTokensQuerySchema,
   MintTokenRequestSchema,
@@ -92,6 +93,8 @@ export function openApiDocument(serverUrl: string): object {
         TokenListResponse: output(TokenListResponseSchema),
         StatusReport: output(StatusReportSchema),
         Health: output(HealthSchema),
+        AuditAnchorReport: input(AnchorReportSchema),
+        AuditAnchor: output(AnchorSchema),
       },
     },
     paths: {
@@ -109,6 +112,29 @@ export function openApiDocument(serverUrl: string): object {
           summary: "Health of every hop: D1, the origin, 1Password Connect",
           security: noAuth,
           responses: { "200": { description: "ok or degraded, per check", content: json("StatusReport") } },
+        },
+      },
+      "/api/v1/internal/audit-anchor": {
+        post: {
+          summary:
+            "Origin only: report the audit chain head (signed with the edge↔origin key, the instance as owner)",
+          security: noAuth,
+          requestBody: { required: true, content: json("AuditAnchorReport") },
+          responses: {
+            "200": { description: "The head now held for this instance", content: json("AuditAnchor") },
+            ...errors(400, 401, 403, 409, 413, 415),
+          },
+        },
+      },
+      "/api/v1/internal/audit-anchor/{instance}": {
+        get: {
+          summary: "Origin only: the audit chain head the edge holds for this instance (signed request)",
+          security: noAuth,
+          parameters: [{ name: "instance", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": { description: "The held head", content: json("AuditAnchor") },
+            ...errors(401, 404),
+          },
         },
       },
       "/api/v1/openapi.json": {
