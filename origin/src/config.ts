@@ -14,8 +14,6 @@ export const SECRET_VARIABLES = [
   "EDGE_SIGNING_KEY_PREVIOUS",
   "AUDIT_HMAC_KEY",
   "AUDIT_CHAIN_KEY",
-  // A Redis URL may carry the store's password.
-  "REDIS_URL",
 ] as const;
 
 export const MAX_SECRET_FILE_BYTES = 65_536;

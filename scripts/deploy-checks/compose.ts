@@ -169,7 +169,8 @@ function checkOrigin(origin: Doc, services: Doc, networks: Doc, result: SectionR
       continue;
     }
     for (const [name, service] of Object.entries(services)) {
-      if (name !== "nginx" && name !== "origin" && networkNames(service).includes(network)) {
+      // The origin and its replicas (origin-2, … in the `replicas` profile) are what nginx should reach.
+      if (name !== "nginx" && !/^origin(-\d+)?$/.test(name) && networkNames(service).includes(network)) {
         err(`ALLOWED_PEERS admits ${name}: it is on the ${network} network with nginx`);
       }
     }

@@ -4,7 +4,7 @@ import { parseJsonc } from "./jsonc.ts";
 import { type SectionResult, section } from "./report.ts";
 
 export const DEPLOY_ENVS = ["staging", "production"] as const;
-export const REQUIRED_EDGE_SECRETS = ["ADMIN_TOKEN", "EDGE_SIGNING_KEY"] as const;
+export const REQUIRED_EDGE_SECRETS = ["ADMIN_TOKEN", "EDGE_SIGNING_KEY", "DOCUMENT_URL_SIGNING_KEY"] as const;
 const MAX_WRANGLER_BYTES = 262_144;
 const PLACEHOLDER = /REPLACE|CHANGE[_-]?ME|TODO|xxxx|local-dev|<[^>]*>|^0+$/i;
 
@@ -48,6 +48,18 @@ function checkEnv(name: string, env: Doc, result: SectionResult): void {
     result.warnings.push(
       `${where}: D1 database_id ${JSON.stringify(db.database_id)} is a placeholder (wrangler d1 create, then paste its id)`,
     );
+  }
+
+  const namespaces = Array.isArray(env.kv_namespaces) ? env.kv_namespaces : [];
+  for (const kv of namespaces) {
+    if (!isObject(kv)) continue;
+    if (typeof kv.id !== "string" || kv.id === "") {
+      result.errors.push(`${where}: KV binding ${String(kv.binding)} has no id`);
+    } else if (PLACEHOLDER.test(kv.id)) {
+      result.warnings.push(
+        `${where}: KV binding ${String(kv.binding)} id ${JSON.stringify(kv.id)} is a placeholder (wrangler kv namespace create, then paste its id)`,
+      );
+    }
   }
 
   const vars = isObject(env.vars) ? env.vars : {};

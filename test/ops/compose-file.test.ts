@@ -50,7 +50,11 @@ describe("docker-compose.yml", () => {
     // nginx resolves `origin`; the second replica answers to that name too.
     expect(second.networks.app.aliases).toEqual(["origin"]);
     expect(origin.depends_on.valkey).toEqual({ condition: "service_healthy", required: false });
-    expect(valkey.networks).toEqual(["app"]);
+    // The store shares an internal network with the origins only, never nginx's `app` network.
+    expect(valkey.networks).toEqual(["replay"]);
+    expect(origin.networks).toContain("replay");
+    expect(Object.keys(second.networks)).toContain("replay");
+    expect(load().networks.replay.internal).toBe(true);
   });
 
   it("keeps Connect on an internal network the tunnel cannot reach", () => {
@@ -74,7 +78,11 @@ describe("docker-compose.yml", () => {
     expect(doc.networks.metrics.ipam.config[0].subnet).toBe(COMPOSE_METRICS_SUBNET);
     expect(read("nginx/nginx.conf")).toContain(`allow ${COMPOSE_METRICS_SUBNET};`);
     const members = Object.entries(doc.services as Record<string, Doc>)
-      .filter(([, service]) => (service.networks ?? []).includes("metrics"))
+      // A service lists its networks, or maps them to settings (origin-2's alias).
+      .filter(([, service]) => {
+        const networks = service.networks ?? [];
+        return (Array.isArray(networks) ? networks : Object.keys(networks)).includes("metrics");
+      })
       .map(([name]) => name);
     expect(members).toEqual(["nginx"]);
   });

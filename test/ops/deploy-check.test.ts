@@ -156,8 +156,10 @@ describe("checkSecretFiles", () => {
       grantTo(join(dir, "secrets/op_connect_token"), 65532);
       grantTo(join(dir, "secrets/audit_hmac_key"), 0, 0o444);
       const { errors, warnings } = checkSecretFiles(compose, VALID_ENV, dir);
+      // The second replica (replicas profile) mounts the same secret and is named as well.
       expect(errors).toEqual([
         expect.stringMatching(/^op_connect_token .*: origin runs as 1000:1000 and cannot read it/),
+        expect.stringMatching(/^op_connect_token .*: origin-2 runs as 1000:1000 and cannot read it/),
       ]);
       expect(warnings).toEqual([expect.stringMatching(/^audit_hmac_key .*: readable by every user/)]);
     },
@@ -284,7 +286,8 @@ describe("checkWranglerText", () => {
   const envBlock = (name: string, overrides: string) => `"${name}": {
       "d1_databases": [{ "binding": "DB", "database_name": "db-${name}", "database_id": "0f6c1c2e-${name}" }],
       "vars": { "ORIGIN_URL": "https://origin-${name}.chitty.cc" },
-      "secrets": { "required": ["ADMIN_TOKEN", "EDGE_SIGNING_KEY"] }${overrides}
+      "kv_namespaces": [{ "binding": "SESSIONS_KV", "id": "9a1d0c7e5b2f4e6a8c3d1f0b7e2a4c6d" }],
+      "secrets": { "required": ["ADMIN_TOKEN", "EDGE_SIGNING_KEY", "DOCUMENT_URL_SIGNING_KEY"] }${overrides}
     }`;
   const wrangler = (staging = "", production = "") =>
     `// wrangler\n{ "name": "edge", "env": { ${envBlock("staging", staging)}, ${envBlock("production", production)} } }`;
@@ -308,6 +311,16 @@ describe("checkWranglerText", () => {
       "missing secret",
       wrangler("", ', "secrets": { "required": ["ADMIN_TOKEN"] }'),
       /production: secrets.required must list EDGE_SIGNING_KEY/,
+    ],
+    [
+      "the presigned-URL key not required",
+      wrangler(', "secrets": { "required": ["ADMIN_TOKEN", "EDGE_SIGNING_KEY"] }'),
+      /staging: secrets.required must list DOCUMENT_URL_SIGNING_KEY/,
+    ],
+    [
+      "a KV binding without an id",
+      wrangler("", ', "kv_namespaces": [{ "binding": "SESSIONS_KV" }]'),
+      /production: KV binding SESSIONS_KV has no id/,
     ],
     [
       "a development env deployed",
@@ -345,6 +358,21 @@ describe("checkWranglerText", () => {
     expect(warnings.join("\n")).toMatch(
       /staging: vars.ORIGIN_URL https:\/\/origin.example.com\/ is a placeholder/,
     );
+  });
+
+  it("warns about placeholder KV namespace ids, as the repository's wrangler.jsonc still has", () => {
+    const { errors, warnings } = checkWranglerText(
+      wrangler(
+        "",
+        ', "kv_namespaces": [{ "binding": "SESSIONS_KV", "id": "REPLACE_WITH_PRODUCTION_KV_ID" }]',
+      ),
+    );
+    expect(errors).toEqual([]);
+    expect(warnings.join("\n")).toMatch(
+      /production: KV binding SESSIONS_KV id "REPLACE_WITH_PRODUCTION_KV_ID" is a placeholder/,
+    );
+    const project = checkWranglerText(readFileSync(join(ROOT, "edge/wrangler.jsonc"), "utf8"));
+    expect(project.warnings.join("\n")).toMatch(/staging: KV binding SESSIONS_KV id .* is a placeholder/);
   });
 });
 
