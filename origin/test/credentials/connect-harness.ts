@@ -48,8 +48,16 @@ async function listen(server: Server, requests: string[]): Promise<LocalServer> 
   };
 }
 
-/** Passes one request on to `upstream` and its answer back, as a plain HTTP proxy. */
-export function forward(upstream: URL, incoming: IncomingMessage, outgoing: ServerResponse): void {
+/**
+ * Passes one request on to `upstream` and its answer back, as a plain HTTP proxy; `delayMs` holds
+ * the answer back after upstream has acted on the request.
+ */
+export function forward(
+  upstream: URL,
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  delayMs = 0,
+): void {
   const forwarded = request(
     {
       host: upstream.hostname,
@@ -59,8 +67,10 @@ export function forward(upstream: URL, incoming: IncomingMessage, outgoing: Serv
       headers: incoming.headers,
     },
     (response) => {
-      outgoing.writeHead(response.statusCode ?? 502, response.headers);
-      response.pipe(outgoing);
+      setTimeout(() => {
+        outgoing.writeHead(response.statusCode ?? 502, response.headers);
+        response.pipe(outgoing);
+      }, delayMs);
     },
   );
   forwarded.on("error", () => outgoing.destroy());
@@ -80,24 +90,7 @@ export function startCountingProxy(
   const upstream = new URL(target);
   const server = createServer((incoming, outgoing) => {
     requests.push(`${incoming.method} ${incoming.url}`);
-    const delay = delayMs(incoming.method ?? "GET", incoming.url ?? "/");
-    const forwarded = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: incoming.method,
-        path: incoming.url,
-        headers: incoming.headers,
-      },
-      (response) => {
-        setTimeout(() => {
-          outgoing.writeHead(response.statusCode ?? 502, response.headers);
-          response.pipe(outgoing);
-        }, delay);
-      },
-    );
-    forwarded.on("error", () => outgoing.destroy());
-    incoming.pipe(forwarded);
+    forward(upstream, incoming, outgoing, delayMs(incoming.method ?? "GET", incoming.url ?? "/"));
   });
   return listen(server, requests);
 }
