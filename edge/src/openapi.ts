@@ -7,7 +7,6 @@ import {
   ProvisionRequestSchema,
   RotateRequestSchema,
 } from "@chittyconnect/contract";
-import { z } from "zod";
 import { AnchorReportSchema, AnchorSchema } from "./audit/anchors.ts";
 import {
   ListTokensQuerySchema,
@@ -16,32 +15,10 @@ import {
   TokenListResponseSchema,
 } from "./auth/admin.ts";
 import { documentPaths } from "./documents/openapi.ts";
+import { input, output, problems, queryParameters } from "./openapi-parts.ts";
 import { sessionPaths } from "./sessions/openapi.ts";
 import { HealthSchema, StatusReportSchema } from "./status/routes.ts";
 
-type JsonSchema = Record<string, unknown>;
-
-// Request bodies are described as clients send them (before transforms), responses as produced.
-const input = (schema: z.ZodType): JsonSchema =>
-  z.toJSONSchema(schema, { io: "input", target: "openapi-3.0" });
-const output = (schema: z.ZodType): JsonSchema =>
-  z.toJSONSchema(schema, { io: "output", target: "openapi-3.0" });
-
-function queryParameters(schema: z.ZodType) {
-  const json = input(schema) as { properties?: Record<string, object>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
-    name,
-    in: "query",
-    required: json.required?.includes(name) ?? false,
-    schema: property,
-  }));
-}
-
-const problem = { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } };
-const errors = (...statuses: number[]) =>
-  Object.fromEntries(
-    statuses.map((status) => [String(status), { description: "Problem", content: problem }]),
-  );
 const json = (ref: string) => ({ "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } });
 
 const idempotencyKeyHeader = {
@@ -64,7 +41,7 @@ function credentialOperation(scope: string, request: string, summary: string) {
       requestBody: { required: true, content: json(request) },
       responses: {
         "200": { description: "The credential and its lease", content: json("CredentialResponse") },
-        ...errors(400, 401, 403, 404, 409, 413, 415, 422, 502, 503, 504),
+        ...problems(400, 401, 403, 404, 409, 413, 415, 422, 502, 503, 504),
       },
     },
   };
@@ -122,7 +99,7 @@ export function openApiDocument(serverUrl: string): object {
           requestBody: { required: true, content: json("AuditAnchorReport") },
           responses: {
             "200": { description: "The head now held for this instance", content: json("AuditAnchor") },
-            ...errors(400, 401, 403, 409, 413, 415),
+            ...problems(400, 401, 403, 409, 413, 415),
           },
         },
       },
@@ -133,7 +110,7 @@ export function openApiDocument(serverUrl: string): object {
           parameters: [{ name: "instance", in: "path", required: true, schema: { type: "string" } }],
           responses: {
             "200": { description: "The held head", content: json("AuditAnchor") },
-            ...errors(401, 404),
+            ...problems(401, 404),
           },
         },
       },
@@ -161,7 +138,7 @@ export function openApiDocument(serverUrl: string): object {
           parameters: queryParameters(AuditQuerySchema),
           responses: {
             "200": { description: "A page of audit entries", content: json("AuditListResponse") },
-            ...errors(400, 401, 403, 502, 503, 504),
+            ...problems(400, 401, 403, 502, 503, 504),
           },
         },
       },
@@ -172,7 +149,7 @@ export function openApiDocument(serverUrl: string): object {
           requestBody: { required: true, content: json("MintTokenRequest") },
           responses: {
             "201": { description: "The token, shown once", content: json("MintTokenResponse") },
-            ...errors(400, 401, 413, 415, 500),
+            ...problems(400, 401, 413, 415, 500),
           },
         },
         get: {
@@ -181,7 +158,7 @@ export function openApiDocument(serverUrl: string): object {
           parameters: queryParameters(ListTokensQuerySchema),
           responses: {
             "200": { description: "A page of tokens", content: json("TokenListResponse") },
-            ...errors(400, 401),
+            ...problems(400, 401),
           },
         },
       },
@@ -190,7 +167,7 @@ export function openApiDocument(serverUrl: string): object {
           summary: "Revoke a token (admin token required); revoking a revoked token answers 204 again",
           security: [{ bearer: [] }],
           parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-          responses: { "204": { description: "Revoked (now or before)" }, ...errors(401, 404) },
+          responses: { "204": { description: "Revoked (now or before)" }, ...problems(401, 404) },
         },
       },
     },

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type JsonSchema, jsonBody, problems, queryParameters, reply } from "../openapi-parts.ts";
 import {
   AccessLogEntrySchema,
   DocumentSchema,
@@ -18,43 +19,14 @@ import {
   VersionListSchema,
 } from "./schemas.ts";
 
-type Json = Record<string, unknown>;
-const schema = (s: z.ZodType, io: "input" | "output"): Json =>
-  z.toJSONSchema(s, { io, target: "openapi-3.0" });
-const body = (s: z.ZodType) => ({
-  required: true,
-  content: { "application/json": { schema: schema(s, "input") } },
-});
-const ok = (description: string, s?: z.ZodType) =>
-  s ? { description, content: { "application/json": { schema: schema(s, "output") } } } : { description };
-const problems = (...statuses: number[]) =>
-  Object.fromEntries(
-    statuses.map((status) => [
-      String(status),
-      {
-        description: "Problem",
-        content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
-      },
-    ]),
-  );
 const id = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 const uploadId = { name: "uploadId", in: "path", required: true, schema: { type: "string", format: "uuid" } };
 const read = [{ bearer: ["documents:read"] }, { bearer: ["documents:write"] }];
 const write = [{ bearer: ["documents:write"] }];
 const binary = { schema: { type: "string", format: "binary" } };
 
-function queryParameters(s: z.ZodType) {
-  const json = schema(s, "input") as { properties?: Record<string, object>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
-    name,
-    in: "query",
-    required: json.required?.includes(name) ?? false,
-    schema: property,
-  }));
-}
-
 /** The documents API's OpenAPI paths, merged into the edge's document by openapi.ts. */
-export function documentPaths(): Json {
+export function documentPaths(): JsonSchema {
   const base = "/api/v1/documents";
   return {
     [base]: {
@@ -62,7 +34,7 @@ export function documentPaths(): Json {
         summary: "Search own documents (or those shared with the caller) with FTS5, ranked, with snippets",
         security: read,
         parameters: queryParameters(SearchQuerySchema),
-        responses: { "200": ok("A page of hits", SearchResultSchema), ...problems(400, 401, 403) },
+        responses: { "200": reply("A page of hits", SearchResultSchema), ...problems(400, 401, 403) },
       },
     },
     [`${base}/upload`]: {
@@ -88,7 +60,7 @@ export function documentPaths(): Json {
           },
         },
         responses: {
-          "201": ok("The stored document", DocumentSchema),
+          "201": reply("The stored document", DocumentSchema),
           ...problems(400, 401, 403, 411, 413, 415, 503, 507),
         },
       },
@@ -97,16 +69,16 @@ export function documentPaths(): Json {
       get: {
         summary: "Counts, bytes and quota use",
         security: read,
-        responses: { "200": ok("Stats", StatsSchema), ...problems(401, 403) },
+        responses: { "200": reply("Stats", StatsSchema), ...problems(401, 403) },
       },
     },
     [`${base}/multipart`]: {
       post: {
         summary: "Start a multipart upload (reserves the whole size)",
         security: write,
-        requestBody: body(MultipartCreateSchema),
+        requestBody: jsonBody(MultipartCreateSchema),
         responses: {
-          "201": ok("Upload started", MultipartCreatedSchema),
+          "201": reply("Upload started", MultipartCreatedSchema),
           ...problems(400, 401, 403, 413, 415, 507),
         },
       },
@@ -116,13 +88,13 @@ export function documentPaths(): Json {
         summary: "The upload's received parts (to resume)",
         security: write,
         parameters: [uploadId],
-        responses: { "200": ok("Parts", MultipartPartsSchema), ...problems(401, 403, 404) },
+        responses: { "200": reply("Parts", MultipartPartsSchema), ...problems(401, 403, 404) },
       },
       delete: {
         summary: "Abort the upload",
         security: write,
         parameters: [uploadId],
-        responses: { "204": ok("Aborted"), ...problems(401, 403, 404) },
+        responses: { "204": reply("Aborted"), ...problems(401, 403, 404) },
       },
     },
     [`${base}/multipart/{uploadId}/parts/{n}`]: {
@@ -134,7 +106,7 @@ export function documentPaths(): Json {
           { name: "n", in: "path", required: true, schema: { type: "integer", minimum: 1 } },
         ],
         requestBody: { required: true, content: { "application/octet-stream": binary } },
-        responses: { "200": ok("Part stored"), ...problems(400, 401, 403, 404, 411, 413) },
+        responses: { "200": reply("Part stored"), ...problems(400, 401, 403, 404, 411, 413) },
       },
     },
     [`${base}/multipart/{uploadId}/complete`]: {
@@ -142,7 +114,7 @@ export function documentPaths(): Json {
         summary: "Finish the upload",
         security: write,
         parameters: [uploadId],
-        responses: { "201": ok("The stored document", DocumentSchema), ...problems(401, 403, 404, 409) },
+        responses: { "201": reply("The stored document", DocumentSchema), ...problems(401, 403, 404, 409) },
       },
     },
     [`${base}/presigned/{token}`]: {
@@ -161,20 +133,23 @@ export function documentPaths(): Json {
         summary: "Metadata",
         security: read,
         parameters: [id],
-        responses: { "200": ok("The document", DocumentSchema), ...problems(401, 403, 404) },
+        responses: { "200": reply("The document", DocumentSchema), ...problems(401, 403, 404) },
       },
       patch: {
         summary: "Change name, metadata or tags (If-Match optional)",
         security: write,
         parameters: [id],
-        requestBody: body(PatchDocumentSchema),
-        responses: { "200": ok("The document", DocumentSchema), ...problems(400, 401, 403, 404, 412, 415) },
+        requestBody: jsonBody(PatchDocumentSchema),
+        responses: {
+          "200": reply("The document", DocumentSchema),
+          ...problems(400, 401, 403, 404, 412, 415),
+        },
       },
       delete: {
         summary: "Delete every version, in R2 and D1",
         security: write,
         parameters: [id],
-        responses: { "204": ok("Deleted"), ...problems(401, 403, 404, 503) },
+        responses: { "204": reply("Deleted"), ...problems(401, 403, 404, 503) },
       },
     },
     [`${base}/{id}/download`]: {
@@ -200,7 +175,7 @@ export function documentPaths(): Json {
         parameters: [id],
         requestBody: { required: true, content: { "*/*": binary } },
         responses: {
-          "200": ok("The document", DocumentSchema),
+          "200": reply("The document", DocumentSchema),
           ...problems(401, 403, 404, 411, 412, 413, 415, 428, 503, 507),
         },
       },
@@ -210,7 +185,7 @@ export function documentPaths(): Json {
         summary: "Versions, newest first",
         security: read,
         parameters: [id],
-        responses: { "200": ok("Versions", VersionListSchema), ...problems(401, 403, 404) },
+        responses: { "200": reply("Versions", VersionListSchema), ...problems(401, 403, 404) },
       },
     },
     [`${base}/{id}/presign`]: {
@@ -218,8 +193,8 @@ export function documentPaths(): Json {
         summary: "A download URL that works without a token until it expires (owner only)",
         security: write,
         parameters: [id],
-        requestBody: body(PresignRequestSchema),
-        responses: { "201": ok("The URL", PresignResponseSchema), ...problems(400, 401, 403, 404, 415) },
+        requestBody: jsonBody(PresignRequestSchema),
+        responses: { "201": reply("The URL", PresignResponseSchema), ...problems(400, 401, 403, 404, 415) },
       },
     },
     [`${base}/{id}/permissions`]: {
@@ -228,7 +203,7 @@ export function documentPaths(): Json {
         security: read,
         parameters: [id],
         responses: {
-          "200": ok("Grants", z.object({ grants: z.array(GrantSchema) })),
+          "200": reply("Grants", z.object({ grants: z.array(GrantSchema) })),
           ...problems(401, 403, 404),
         },
       },
@@ -236,8 +211,8 @@ export function documentPaths(): Json {
         summary: "Grant read or write to another owner",
         security: write,
         parameters: [id],
-        requestBody: body(GrantRequestSchema),
-        responses: { "201": ok("The grant", GrantSchema), ...problems(400, 401, 403, 404, 415) },
+        requestBody: jsonBody(GrantRequestSchema),
+        responses: { "201": reply("The grant", GrantSchema), ...problems(400, 401, 403, 404, 415) },
       },
     },
     [`${base}/{id}/permissions/{grantee}`]: {
@@ -245,7 +220,7 @@ export function documentPaths(): Json {
         summary: "Revoke a grant",
         security: write,
         parameters: [id, { name: "grantee", in: "path", required: true, schema: { type: "string" } }],
-        responses: { "204": ok("Revoked"), ...problems(401, 403, 404) },
+        responses: { "204": reply("Revoked"), ...problems(401, 403, 404) },
       },
     },
     [`${base}/{id}/relationships`]: {
@@ -254,7 +229,7 @@ export function documentPaths(): Json {
         security: read,
         parameters: [id],
         responses: {
-          "200": ok("Links", z.object({ relationships: z.array(RelationshipSchema) })),
+          "200": reply("Links", z.object({ relationships: z.array(RelationshipSchema) })),
           ...problems(401, 403, 404),
         },
       },
@@ -262,8 +237,8 @@ export function documentPaths(): Json {
         summary: "Link to another visible document",
         security: write,
         parameters: [id],
-        requestBody: body(RelationshipRequestSchema),
-        responses: { "201": ok("The link", RelationshipSchema), ...problems(400, 401, 403, 404, 415) },
+        requestBody: jsonBody(RelationshipRequestSchema),
+        responses: { "201": reply("The link", RelationshipSchema), ...problems(400, 401, 403, 404, 415) },
       },
     },
     [`${base}/{id}/relationships/{targetId}`]: {
@@ -275,7 +250,7 @@ export function documentPaths(): Json {
           { name: "targetId", in: "path", required: true, schema: { type: "string", format: "uuid" } },
           { name: "kind", in: "query", required: true, schema: { type: "string" } },
         ],
-        responses: { "204": ok("Removed"), ...problems(400, 401, 403, 404) },
+        responses: { "204": reply("Removed"), ...problems(400, 401, 403, 404) },
       },
     },
     [`${base}/{id}/access-log`]: {
@@ -288,7 +263,7 @@ export function documentPaths(): Json {
           { name: "limit", in: "query", schema: { type: "integer" } },
         ],
         responses: {
-          "200": ok(
+          "200": reply(
             "Entries",
             z.object({ entries: z.array(AccessLogEntrySchema), nextBefore: z.number().nullable() }),
           ),

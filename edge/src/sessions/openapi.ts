@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { jsonBody, output, problems, queryParameters, reply } from "../openapi-parts.ts";
 import {
   AddDecisionRequestSchema,
   AddMessageRequestSchema,
@@ -23,27 +23,6 @@ import {
   UpdateSessionRequestSchema,
 } from "./schemas.ts";
 
-type JsonSchema = Record<string, unknown>;
-const schema = (s: z.ZodType, io: "input" | "output"): JsonSchema =>
-  z.toJSONSchema(s, { io, target: "openapi-3.0" });
-const body = (s: z.ZodType) => ({
-  required: true,
-  content: { "application/json": { schema: schema(s, "input") } },
-});
-const reply = (description: string, s?: z.ZodType) => ({
-  description,
-  ...(s ? { content: { "application/json": { schema: schema(s, "output") } } } : {}),
-});
-const problems = (...statuses: number[]) =>
-  Object.fromEntries(
-    statuses.map((status) => [
-      String(status),
-      {
-        description: "Problem",
-        content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
-      },
-    ]),
-  );
 const path = (name: string) => ({ name, in: "path", required: true, schema: { type: "string" } });
 const header = (name: string, description: string) => ({
   name,
@@ -52,15 +31,6 @@ const header = (name: string, description: string) => ({
   description,
   schema: { type: "string" },
 });
-function query(s: z.ZodType) {
-  const json = schema(s, "input") as { properties?: Record<string, object>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
-    name,
-    in: "query",
-    required: json.required?.includes(name) ?? false,
-    schema: property,
-  }));
-}
 const scope = (name: string) => [{ bearer: [name] }];
 const fallback =
   "Answered from the owner's last KV snapshot when its object is unreachable (header x-sessions-source: kv-snapshot).";
@@ -74,7 +44,7 @@ export function sessionPaths(): Record<string, object> {
       post: {
         summary: "Create a session (id chosen by the client or generated; an existing id is a 409)",
         security: WRITE,
-        requestBody: body(CreateSessionRequestSchema),
+        requestBody: jsonBody(CreateSessionRequestSchema),
         responses: {
           "201": reply("The session", SessionSchema),
           ...problems(400, 401, 403, 409, 413, 415, 503),
@@ -84,7 +54,7 @@ export function sessionPaths(): Record<string, object> {
         summary: "List sessions, oldest first",
         description: fallback,
         security: READ,
-        parameters: query(SessionListQuerySchema),
+        parameters: queryParameters(SessionListQuerySchema),
         responses: { "200": reply("A page of sessions", SessionPageSchema), ...problems(400, 401, 403, 503) },
       },
     },
@@ -100,7 +70,7 @@ export function sessionPaths(): Record<string, object> {
         summary: "Change title, metadata or status",
         security: WRITE,
         parameters: [header("If-Match", 'The version last read, e.g. "3"; a stale one is a 412')],
-        requestBody: body(UpdateSessionRequestSchema),
+        requestBody: jsonBody(UpdateSessionRequestSchema),
         responses: {
           "200": reply("The session", SessionSchema),
           ...problems(400, 401, 403, 404, 412, 413, 415, 503),
@@ -117,7 +87,7 @@ export function sessionPaths(): Record<string, object> {
       post: {
         summary: "Append a message (the first user message titles an untitled session)",
         security: WRITE,
-        requestBody: body(AddMessageRequestSchema),
+        requestBody: jsonBody(AddMessageRequestSchema),
         responses: {
           "201": reply("The message", MessageSchema),
           ...problems(400, 401, 403, 404, 409, 413, 415, 503),
@@ -127,7 +97,7 @@ export function sessionPaths(): Record<string, object> {
         summary: "List a session's messages in order",
         description: fallback,
         security: READ,
-        parameters: query(PageQuerySchema),
+        parameters: queryParameters(PageQuerySchema),
         responses: {
           "200": reply("A page of messages", MessagePageSchema),
           ...problems(400, 401, 403, 404, 503),
@@ -139,7 +109,7 @@ export function sessionPaths(): Record<string, object> {
         summary: "List the owner's context keys",
         description: fallback,
         security: READ,
-        parameters: query(PageQuerySchema),
+        parameters: queryParameters(PageQuerySchema),
         responses: { "200": reply("A page of entries", ContextPageSchema), ...problems(400, 401, 403, 503) },
       },
     },
@@ -148,7 +118,7 @@ export function sessionPaths(): Record<string, object> {
       put: {
         summary: "Set a context value (201 when new, 200 when replaced)",
         security: WRITE,
-        requestBody: body(PutContextRequestSchema),
+        requestBody: jsonBody(PutContextRequestSchema),
         responses: {
           "200": reply("The entry", ContextEntrySchema),
           ...problems(400, 401, 403, 409, 413, 415, 503),
@@ -170,7 +140,7 @@ export function sessionPaths(): Record<string, object> {
       post: {
         summary: "Log a decision",
         security: WRITE,
-        requestBody: body(AddDecisionRequestSchema),
+        requestBody: jsonBody(AddDecisionRequestSchema),
         responses: {
           "201": reply("The decision", DecisionSchema),
           ...problems(400, 401, 403, 404, 409, 413, 415, 503),
@@ -180,7 +150,7 @@ export function sessionPaths(): Record<string, object> {
         summary: "List decisions in order, optionally of one session",
         description: fallback,
         security: READ,
-        parameters: query(DecisionListQuerySchema),
+        parameters: queryParameters(DecisionListQuerySchema),
         responses: {
           "200": reply("A page of decisions", DecisionPageSchema),
           ...problems(400, 401, 403, 503),
@@ -207,7 +177,7 @@ export function sessionPaths(): Record<string, object> {
             schema: { type: "string", enum: ["true", "false"] },
           },
         ],
-        requestBody: body(SnapshotSchema),
+        requestBody: jsonBody(SnapshotSchema),
         responses: { "200": reply("What was restored"), ...problems(400, 401, 403, 409, 413, 415, 503) },
       },
     },
@@ -215,7 +185,7 @@ export function sessionPaths(): Record<string, object> {
       post: {
         summary: "A single-use ticket, valid 30 s, for opening the WebSocket without headers",
         security: READ,
-        requestBody: { required: false, content: body(TicketRequestSchema).content },
+        requestBody: { required: false, content: jsonBody(TicketRequestSchema).content },
         responses: {
           "201": reply("The ticket and the URL to open", TicketResponseSchema),
           ...problems(400, 401, 403, 409, 415, 503),
@@ -225,9 +195,9 @@ export function sessionPaths(): Record<string, object> {
     "/api/v1/sessions/ws": {
       get: {
         summary: "WebSocket of the owner's events ({type, data, at, seq}); send 'ping' to get 'pong'",
-        description: `Authenticate with the bearer header or ?ticket=. Events: ${JSON.stringify(schema(SessionEventSchema, "output"))}`,
+        description: `Authenticate with the bearer header or ?ticket=. Events: ${JSON.stringify(output(SessionEventSchema))}`,
         security: [...READ, {}],
-        parameters: query(SocketQuerySchema),
+        parameters: queryParameters(SocketQuerySchema),
         responses: { "101": reply("Switching protocols"), ...problems(400, 401, 403, 404, 409, 426, 503) },
       },
     },
