@@ -59,7 +59,6 @@ const program = new Command("chittyconnect")
       .argParser(integer(0, 10)),
   )
   .showHelpAfterError("(add --help for usage)")
-  .enablePositionalOptions()
   .addHelpText(
     "after",
     `
@@ -209,7 +208,6 @@ program
   .option("--purpose <purpose>", "for references without ?purpose=", "chittyconnect run")
   .option("--no-seal", "let the edge carry values in the clear")
   .option("--no-masking", "pass the command's output through unmasked")
-  .passThroughOptions()
   .addHelpText(
     "after",
     `
@@ -291,7 +289,7 @@ program
 program
   .command("audit")
   .description("Your credential audit entries, newest first")
-  .option("--limit <n>", "entries per page", integer(1, 100), 20)
+  .option("--limit <n>", "entries per page", integer(1, 500), 20)
   .option("--before <seq>", "entries before this sequence number", integer(1, Number.MAX_SAFE_INTEGER))
   .option("--json", "the page as JSON (with --follow: one entry per line)")
   .option("--follow", "keep polling and print new entries as they arrive (Ctrl-C stops)")
@@ -400,7 +398,7 @@ tokens
   .description("List tokens, oldest first (never a token itself)")
   .addOption(adminOption())
   .option("--owner <chittyid>", "only this owner's")
-  .option("--limit <n>", "tokens per page", integer(1, 200), 50)
+  .option("--limit <n>", "tokens per page", integer(1, 100), 50)
   .option("--cursor <cursor>", "the nextCursor of the previous page")
   .option("--json", "the page as JSON")
   .action(

@@ -51,8 +51,12 @@ export function errorLine(error: unknown): string {
     const where = [error.code, error.requestId ? `request ${error.requestId}` : undefined]
       .filter(Boolean)
       .join(", ");
-    const detail = error.detail ? `: ${error.detail}` : "";
-    return `chittyconnect: ${error.title}${detail} (${where})`;
+    const members = error.errors
+      .slice(0, 3)
+      .map((e) => `${e.pointer ?? e.path ?? ""} ${e.message}`.trim())
+      .join("; ");
+    const detail = [error.detail, members].filter(Boolean).join(": ");
+    return `chittyconnect: ${error.title}${detail ? `: ${detail}` : ""} (${where})`;
   }
   if (error instanceof Error) return `chittyconnect: ${error.message}`;
   return "chittyconnect: failed";
