@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { OnePasswordConnect } from "@1password/connect";
+import { type ChittyClient, ChittyProblemError, createClient } from "@chittyconnect/client";
 import {
   AuditListResponseSchema,
   CredentialResponseSchema,
@@ -11,7 +12,6 @@ import {
   ProblemSchema,
   signRequest,
 } from "@chittyconnect/contract";
-import { compactDecrypt, exportJWK, generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningStack, repoRoot, startStack } from "../support/stack.ts";
 
@@ -20,36 +20,39 @@ const OWNER = "01-C-E2E-0001-P-2611-A-1";
 const PATH = "services/chittyid/service_token";
 
 let stack: RunningStack;
+type Scope = Parameters<ChittyClient["tokens"]["mint"]>[0]["scopes"][number];
 
-async function mint(scopes: string[], owner = OWNER): Promise<string> {
-  const response = await fetch(`${stack.edgeUrl}/api/v1/admin/tokens`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
+/** The typed client, as a caller with `token` uses it. */
+const edge = (token: string, options: { chittyId?: string } = {}) =>
+  createClient({ baseUrl: stack.edgeUrl, token, ...options });
+
+async function mint(scopes: Scope[], owner = OWNER): Promise<string> {
+  const { token } = await edge(stack.adminToken).tokens.mint({
+    owner,
+    scopes,
     // Credential tokens are bound to the one service these tests ask for.
-    body: JSON.stringify({
-      owner,
-      scopes,
-      ...(scopes.some((scope) => scope.startsWith("credentials:")) ? { services: ["chittyid"] } : {}),
-    }),
+    ...(scopes.some((scope) => scope.startsWith("credentials:")) ? { services: ["chittyid"] } : {}),
   });
-  expect(response.status).toBe(201);
-  const { token } = (await response.json()) as { token: string };
   stack.track(token);
   return token;
 }
 
-function provision(token: string, body: object, headers: Record<string, string> = {}) {
-  return fetch(`${stack.edgeUrl}/api/v1/credentials/provision`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
-}
-
-async function expectProblem(response: Response, status: number) {
+/** The origin is not the edge API: its answers are read raw. */
+async function expectOriginProblem(response: Response, status: number) {
   expect(response.status).toBe(status);
   expect(response.headers.get("content-type")).toContain("application/problem+json");
   return ProblemSchema.parse(await response.json());
+}
+
+/** The problem a call was refused with; fails when the call succeeded. */
+async function expectProblem(call: Promise<unknown>, status: number): Promise<ChittyProblemError> {
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ChittyProblemError);
+  expect((error as ChittyProblemError).status).toBe(status);
+  return error as ChittyProblemError;
 }
 
 /** The value as 1Password (here: the dev Connect server) holds it, read with the official SDK. */
@@ -119,48 +122,52 @@ describe("end to end: npm start's stack, driven over HTTP", () => {
 
   it("provisions unsealed and sealed, and the audit log shows both", async () => {
     const token = await mint(["credentials:provision"]);
-    const plain = await provision(token, { service: "chittyid", credentialPath: PATH, purpose: "e2e plain" });
-    expect(plain.status).toBe(200);
-    expect(plain.headers.get("cache-control")).toContain("no-store");
-    const plainBody = CredentialResponseSchema.parse(await plain.json());
+    const client = edge(token);
+    // Through the typed client's raw layer, to see the answer's headers.
+    const plain = await client.raw.POST("/api/v1/credentials/provision", {
+      body: { service: "chittyid", credentialPath: PATH, purpose: "e2e plain" },
+    });
+    expect(plain.response.status).toBe(200);
+    expect(plain.response.headers.get("cache-control")).toContain("no-store");
+    const plainBody = CredentialResponseSchema.parse(plain.data);
     if (plainBody.sealed) throw new Error("expected a plain value");
     expect(plainBody.value).toBe(await valueInVault());
     expect(Date.parse(plainBody.lease.expiresAt)).toBeGreaterThan(Date.parse(plainBody.lease.issuedAt));
 
-    const recipient = await generateKeyPair("ECDH-ES", { crv: "P-256" });
-    const publicJwk = await exportJWK(recipient.publicKey);
-    const sealed = await provision(token, {
+    // Sealed (the client's default): the edge's answer is a JWE the client opens with its one-use key.
+    const answers: string[] = [];
+    const recording = createClient({
+      baseUrl: stack.edgeUrl,
+      token,
+      fetch: async (request) => {
+        const response = await fetch(request);
+        answers.push(await response.clone().text());
+        return response;
+      },
+    });
+    const sealed = await recording.credentials.provision({
       service: "chittyid",
       credentialPath: PATH,
       purpose: "e2e sealed",
-      recipientPublicKey: { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, y: publicJwk.y },
     });
-    expect(sealed.status).toBe(200);
-    const sealedText = await sealed.text();
-    expect(sealedText).not.toContain(plainBody.value);
-    const sealedBody = CredentialResponseSchema.parse(JSON.parse(sealedText));
-    if (!sealedBody.sealed) throw new Error("expected a JWE");
-    const { plaintext } = await compactDecrypt(sealedBody.jwe, recipient.privateKey);
-    expect(new TextDecoder().decode(plaintext)).toBe(plainBody.value);
+    expect(sealed).toMatchObject({ sealed: true, value: plainBody.value });
+    expect(answers).toHaveLength(1);
+    expect(CredentialResponseSchema.parse(JSON.parse(answers[0] ?? "")).sealed).toBe(true);
+    expect(answers[0]).not.toContain(plainBody.value);
 
-    const audit = await fetch(`${stack.edgeUrl}/api/v1/credentials/audit?limit=10`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(audit.status).toBe(200);
-    const auditText = await audit.text();
-    expect(auditText).not.toContain(plainBody.value);
-    const { entries } = AuditListResponseSchema.parse(JSON.parse(auditText));
+    const audit = await client.raw.GET("/api/v1/credentials/audit", { params: { query: { limit: 10 } } });
+    expect(audit.response.status).toBe(200);
+    expect(JSON.stringify(audit.data)).not.toContain(plainBody.value);
+    const { entries } = AuditListResponseSchema.parse(audit.data);
     const purposes = entries.map((e) => `${e.purpose}:${e.outcome}:${e.sealed}`);
     expect(purposes).toEqual(expect.arrayContaining(["e2e plain:allowed:false", "e2e sealed:allowed:true"]));
     expect(entries.every((e) => e.owner === OWNER)).toBe(true);
   });
 
   it("anchors the origin's audit chain at the edge, and audit:verify checks the log against it", async () => {
-    const token = await mint(["credentials:provision"]);
+    const client = edge(await mint(["credentials:provision"]));
     for (const purpose of ["e2e anchor 1", "e2e anchor 2"]) {
-      expect((await provision(token, { service: "chittyid", credentialPath: PATH, purpose })).status).toBe(
-        200,
-      );
+      await client.credentials.provision({ service: "chittyid", credentialPath: PATH, purpose });
     }
     const secrets = stack.secrets();
     const env = {
@@ -189,25 +196,34 @@ describe("end to end: npm start's stack, driven over HTTP", () => {
   }, 60_000);
 
   it("answers each refusal with a clear 4xx", async () => {
-    const readOnly = await mint(["usage:read"]);
-    const good = await mint(["credentials:provision"]);
+    const readOnly = edge(await mint(["usage:read"]));
+    const goodToken = await mint(["credentials:provision"]);
+    const good = edge(goodToken);
     const request = { service: "chittyid", credentialPath: PATH, purpose: "e2e refusals" };
 
-    expect((await expectProblem(await provision(readOnly, request), 403)).detail).toContain(
-      "credentials:provision",
-    );
-    await expectProblem(await provision(good, request, { "x-chittyid": "01-C-SOMEONE-ELSE-A-1" }), 403);
-    await expectProblem(await provision("cc_not_a_real_token", request), 401);
+    const scope = await expectProblem(readOnly.credentials.provision(request), 403);
+    expect(scope.detail).toContain("credentials:provision");
     await expectProblem(
-      await provision(good, { ...request, credentialPath: "emergency/break-glass/password" }),
+      edge(goodToken, { chittyId: "01-C-SOMEONE-ELSE-A-1" }).credentials.provision(request),
       403,
     );
-    await expectProblem(await provision(good, { ...request, credentialPath: "services/chittyid" }), 400);
-
-    const audit = await fetch(`${stack.edgeUrl}/api/v1/credentials/audit?limit=20`, {
-      headers: { authorization: `Bearer ${good}` },
+    expect((await expectProblem(edge("cc_not_a_real_token").credentials.provision(request), 401)).code).toBe(
+      "unauthorized",
+    );
+    const denied = await expectProblem(
+      good.credentials.provision({ ...request, credentialPath: "emergency/break-glass/password" }),
+      403,
+    );
+    expect(denied.requestId).toBeTruthy();
+    // A path the contract refuses: raw, to see the problem's media type and schema as sent.
+    const invalid = await good.raw.POST("/api/v1/credentials/provision", {
+      body: { ...request, credentialPath: "services/chittyid" },
     });
-    const { entries } = AuditListResponseSchema.parse(await audit.json());
+    expect(invalid.response.status).toBe(400);
+    expect(invalid.response.headers.get("content-type")).toContain("application/problem+json");
+    expect(ProblemSchema.parse(invalid.error).code).toBe("validation_failed");
+
+    const { entries } = await good.credentials.audit({ limit: 20 });
     expect(entries.some((e) => e.credentialPath.startsWith("emergency/") && e.outcome === "denied")).toBe(
       true,
     );
@@ -221,7 +237,7 @@ describe("end to end: npm start's stack, driven over HTTP", () => {
       headers: { "content-type": "application/json" },
       body,
     });
-    await expectProblem(unsigned, 401);
+    await expectOriginProblem(unsigned, 401);
 
     const key = await importSigningKey(stack.secrets().edgeSigningKey);
     const headers = {
@@ -229,36 +245,42 @@ describe("end to end: npm start's stack, driven over HTTP", () => {
       ...(await signRequest({ method: "POST", url, body, owner: OWNER, services: ["chittyid"], key })),
     };
     expect((await fetch(url, { method: "POST", headers, body })).status).toBe(200);
-    await expectProblem(await fetch(url, { method: "POST", headers, body }), 401);
+    await expectOriginProblem(await fetch(url, { method: "POST", headers, body }), 401);
   });
 
   it("rotates once for two requests with one Idempotency-Key, the second a replay", async () => {
-    const token = await mint(["credentials:rotate"]);
+    const client = edge(await mint(["credentials:rotate"]));
     const rotate = (purpose: string) =>
-      fetch(`${stack.edgeUrl}/api/v1/credentials/rotate`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "application/json",
-          "idempotency-key": "e2e-rotate-once-0001",
-        },
-        body: JSON.stringify({ service: "chittyid", credentialPath: PATH, purpose }),
+      client.credentials.rotate({
+        service: "chittyid",
+        credentialPath: PATH,
+        purpose,
+        seal: false,
+        idempotencyKey: "e2e-rotate-once-0001",
       });
     const before = await valueInVault();
-    const first = CredentialResponseSchema.parse(await (await rotate("e2e idempotent")).json());
-    const second = CredentialResponseSchema.parse(await (await rotate("e2e idempotent")).json());
-    if (first.sealed || second.sealed) throw new Error("expected plain values");
+    const first = await rotate("e2e idempotent");
+    const second = await rotate("e2e idempotent");
     expect(first.value).not.toBe(before);
     expect(second).toMatchObject({ replayed: true, value: first.value, version: first.version });
     expect(await valueInVault()).toBe(first.value);
-    const reused = await expectProblem(await rotate("another purpose"), 422);
+    const reused = await expectProblem(rotate("another purpose"), 422);
     expect(reused.code).toBe("idempotency_key_reused");
   });
 
+  it("rotates sealed by default, and the client opens the new value", async () => {
+    const client = edge(await mint(["credentials:rotate"]));
+    const rotated = await client.credentials.rotate({
+      service: "chittyid",
+      credentialPath: PATH,
+      purpose: "e2e",
+    });
+    expect(rotated.sealed).toBe(true);
+    expect(rotated.value).toBe(await valueInVault());
+  });
+
   it("reports every hop in /api/v1/status", async () => {
-    const response = await fetch(`${stack.edgeUrl}/api/v1/status`);
-    expect(response.status).toBe(200);
-    const status = (await response.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+    const status = await createClient({ baseUrl: stack.edgeUrl }).status();
     expect(status.status).toBe("ok");
     expect(status.checks.origin?.ok).toBe(true);
     expect(status.checks.connect?.ok).toBe(true);
