@@ -7,6 +7,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { createServer, request as httpRequest, type Server } from "node:http";
@@ -175,6 +176,48 @@ describe("end to end: the chittyconnect CLI against npm start's stack", () => {
       `${JSON.stringify(served, null, 2)}\n` === committed,
       "client/openapi.json differs from the edge's document: run ./run client:generate and commit the result",
     ).toBe(true);
+  });
+
+  it("the banner's CLI lines and the README's command-line block work as pasted", async () => {
+    const value = await currentValue();
+    const banner = stack.output();
+    const start = banner.indexOf("Or with the command-line client");
+    const lines = banner
+      .slice(start)
+      .split("\n")
+      .slice(2, 5)
+      .map((line) => line.trim());
+    expect(lines[0]).toMatch(/^export CHITTYCONNECT_URL=\S+ CHITTYCONNECT_TOKEN=cc_\S+$/);
+    const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Command-line client"));
+    const block = (/```sh\n([\s\S]*?)\n```/.exec(section)?.[1] ?? "")
+      .split("\n")
+      .filter((line) => !line.startsWith("export CHITTYCONNECT_"))
+      .join("\n");
+    expect(block).toContain("npx chittyconnect run --env-file refs.env");
+    // Where a user would run it: a folder of their own with the repository's node_modules (npx finds the bin there).
+    const dir = tempDir();
+    symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
+    const script = (text: string) =>
+      new Promise<Ran>((resolve) => {
+        const child = spawn("bash", ["-e", "-c", text], {
+          cwd: dir,
+          env: { PATH: process.env.PATH, HOME: dir },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (c: Buffer) => (stdout += c));
+        child.stderr.on("data", (c: Buffer) => (stderr += c));
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+      });
+    const fromBanner = await script(lines.join("\n"));
+    expect(fromBanner).toMatchObject({ code: 0, stdout: `${value.length}\n` });
+    const fromReadme = await script([lines[0], block].join("\n"));
+    expect(fromReadme.code, fromReadme.stderr).toBe(0);
+    expect(fromReadme.stdout).toContain(`${value}${value.length}\n<concealed by chittyconnect>\n`);
+    expect(fromReadme.stdout).toMatch(/^origin\s+ok/m);
+    expect(readFileSync(join(dir, "app.yaml"), "utf8")).toBe(`token: ${value}\n`);
+    expect(statSync(join(dir, "app.yaml")).mode & 0o777).toBe(0o600);
   });
 
   it("every command has --help", async () => {
