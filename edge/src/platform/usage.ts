@@ -14,12 +14,24 @@ function declaredLength(value: string | null | undefined): number | undefined {
 /**
  * After bearer auth and before the rate limit (so refused requests count too): adds each request to
  * its owner's daily ledger once its answer has been sent, off the answer's path (`waitUntil`).
- * Bytes in are the request's Content-Length (every upload route requires one; a chunked JSON body
- * counts 0); bytes out are the answer's Content-Length or, when it has none, the bytes counted as
- * they stream out.
+ * Bytes in and out are each body's Content-Length or, when it has none, the bytes counted as they
+ * stream (for a request: what the route read of it).
  */
 export const usageLedger = createMiddleware<AppEnv>(async (c, next) => {
   const arrived = Date.now();
+  const declaredIn = declaredLength(c.req.header("content-length"));
+  let bytesIn = declaredIn ?? 0;
+  const raw = c.req.raw;
+  if (declaredIn === undefined && raw.body !== null) {
+    // A chunked body: count what the route reads of it.
+    const counter = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        bytesIn += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    c.req.raw = new Request(raw, { body: raw.body.pipeThrough(counter) });
+  }
   await next();
   const { owner } = c.get("auth");
   const pathname = new URL(c.req.url).pathname;
@@ -28,7 +40,7 @@ export const usageLedger = createMiddleware<AppEnv>(async (c, next) => {
     day: utcDay(arrived),
     routeClass: routeClass(pathname),
     limited: status === 429,
-    bytesIn: declaredLength(c.req.header("content-length")) ?? 0,
+    bytesIn,
     credentialProvisioned:
       c.req.method === "POST" && pathname === PROVISION_PATH && status >= 200 && status < 300,
   };
