@@ -3,8 +3,7 @@ import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
 import { type EdgeConfig, edgeConfig } from "../config.ts";
 import type { AppEnv, EdgeBindings } from "../env.ts";
-import type { RateLimiterDO } from "./rate-limiter-do.ts";
-import { WINDOW_MS } from "./rate-limiter-do.ts";
+import { type RateLimiterDO, WINDOW_MS } from "./rate-limiter-do.ts";
 import { type RouteClass, routeClass } from "./route-class.ts";
 import type { Decision } from "./sliding-window.ts";
 
