@@ -244,6 +244,13 @@ try {
       join(work, "edge.env"),
       "--var",
       `DOCUMENT_MAX_UPLOAD_BYTES:${Math.max(64, mediumMb * 2) * MiB}`,
+      // Limits far above what the run sends: this measures documents, not the limiter refusing them.
+      "--var",
+      "RATE_LIMIT_DOCUMENTS_PER_MINUTE:100000",
+      "--var",
+      "RATE_LIMIT_OTHER_PER_MINUTE:100000",
+      "--var",
+      "RATE_LIMIT_ADMIN_PER_MINUTE:100000",
     ],
     edgePort,
   );

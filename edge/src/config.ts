@@ -35,8 +35,22 @@ function integerVar(name: string, min: number, max: number, fallback: number, un
     });
 }
 
-/** What wrangler.jsonc's `vars` hold; check:deploy validates each deploy environment with it. */
-export const EdgeVarsSchema = z.object({
+/** Per-minute limits by route class (platform/rate-limit.ts); each overridable per environment. */
+export const RATE_LIMIT_DEFAULTS = {
+  credentials: 100,
+  sessions: 500,
+  documents: 2000,
+  admin: 2000,
+  other: 2000,
+} as const;
+/** The sliding-window log keeps one timestamp per allowed request: the cap bounds its memory. */
+export const RATE_LIMIT_MAX_PER_MINUTE = 100_000;
+const OWNER_LIST_MAX = 100;
+
+const rateLimitVar = (name: string, fallback: number) =>
+  integerVar(name, 1, RATE_LIMIT_MAX_PER_MINUTE, fallback, "requests a minute");
+
+const EdgeVarsObject = z.object({
   ORIGIN_URL: z.url({
     protocol: /^https?$/,
     error: "ORIGIN_URL must be an http(s) URL (the tunnel hostname in staging and production)",
@@ -64,9 +78,58 @@ export const EdgeVarsSchema = z.object({
     DEFAULT_TOKEN_MAX_LIFETIME_SECONDS,
     "seconds",
   ),
+  RATE_LIMIT_CREDENTIALS_PER_MINUTE: rateLimitVar(
+    "RATE_LIMIT_CREDENTIALS_PER_MINUTE",
+    RATE_LIMIT_DEFAULTS.credentials,
+  ),
+  RATE_LIMIT_SESSIONS_PER_MINUTE: rateLimitVar(
+    "RATE_LIMIT_SESSIONS_PER_MINUTE",
+    RATE_LIMIT_DEFAULTS.sessions,
+  ),
+  RATE_LIMIT_DOCUMENTS_PER_MINUTE: rateLimitVar(
+    "RATE_LIMIT_DOCUMENTS_PER_MINUTE",
+    RATE_LIMIT_DEFAULTS.documents,
+  ),
+  RATE_LIMIT_ADMIN_PER_MINUTE: rateLimitVar("RATE_LIMIT_ADMIN_PER_MINUTE", RATE_LIMIT_DEFAULTS.admin),
+  RATE_LIMIT_OTHER_PER_MINUTE: rateLimitVar("RATE_LIMIT_OTHER_PER_MINUTE", RATE_LIMIT_DEFAULTS.other),
+  /**
+   * Owners the limiter skips (comma-separated), for the benchmark's limiter-off baseline. Refused
+   * outside ENVIRONMENT=development: a deployed edge limits everyone.
+   */
+  RATE_LIMIT_EXEMPT_OWNERS: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      const owners = (text ?? "")
+        .split(",")
+        .map((owner) => owner.trim())
+        .filter((owner) => owner !== "");
+      if (owners.length > OWNER_LIST_MAX) {
+        ctx.addIssue({
+          code: "custom",
+          message: `RATE_LIMIT_EXEMPT_OWNERS names more than ${OWNER_LIST_MAX} owners`,
+        });
+        return z.NEVER;
+      }
+      return owners;
+    }),
 });
 
-export const EdgeConfigSchema = EdgeVarsSchema.extend({
+/** An exemption from the rate limits exists only on a developer's machine. */
+function exemptionsOnlyInDevelopment(vars: { ENVIRONMENT?: string; RATE_LIMIT_EXEMPT_OWNERS?: string[] }) {
+  // Also run when another variable failed (`when` below), so the list may be missing here.
+  return (vars.RATE_LIMIT_EXEMPT_OWNERS ?? []).length === 0 || vars.ENVIRONMENT === "development";
+}
+const exemptionsRule = {
+  path: ["RATE_LIMIT_EXEMPT_OWNERS"],
+  message: "RATE_LIMIT_EXEMPT_OWNERS is only allowed with ENVIRONMENT=development",
+  when: () => true,
+};
+
+/** What wrangler.jsonc's `vars` hold; check:deploy validates each deploy environment with it. */
+export const EdgeVarsSchema = EdgeVarsObject.refine(exemptionsOnlyInDevelopment, exemptionsRule);
+
+export const EdgeConfigSchema = EdgeVarsObject.extend({
   // The floor everywhere; auth/admin-policy.ts asks for more outside development.
   ADMIN_TOKEN: z
     .string({ error: "ADMIN_TOKEN is required (wrangler secret put ADMIN_TOKEN)" })
@@ -76,12 +139,14 @@ export const EdgeConfigSchema = EdgeVarsSchema.extend({
     .refine((value) => bytes(value) >= 32, { message: "EDGE_SIGNING_KEY must be at least 32 bytes" }),
   CF_ACCESS_CLIENT_ID: z.string().optional(),
   CF_ACCESS_CLIENT_SECRET: z.string().optional(),
-}).refine((config) => Boolean(config.CF_ACCESS_CLIENT_ID) === Boolean(config.CF_ACCESS_CLIENT_SECRET), {
-  path: ["CF_ACCESS_CLIENT_SECRET"],
-  message: "CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET must be set together (or neither)",
-  // Checked even when other variables are wrong, so one answer names every problem.
-  when: () => true,
-});
+})
+  .refine((config) => Boolean(config.CF_ACCESS_CLIENT_ID) === Boolean(config.CF_ACCESS_CLIENT_SECRET), {
+    path: ["CF_ACCESS_CLIENT_SECRET"],
+    message: "CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET must be set together (or neither)",
+    // Checked even when other variables are wrong, so one answer names every problem.
+    when: () => true,
+  })
+  .refine(exemptionsOnlyInDevelopment, exemptionsRule);
 
 export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
 

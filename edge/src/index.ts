@@ -10,21 +10,28 @@ import { documentRoutes, presignedRoutes } from "./documents/routes.ts";
 import { documentsScheduled } from "./documents/scheduled.ts";
 import type { AppEnv } from "./env.ts";
 import { notFound, onError } from "./errors.ts";
+import { clientRateLimit, ownerRateLimit } from "./platform/rate-limit.ts";
+import { usageLedger } from "./platform/usage.ts";
 import { requestId } from "./request-id.ts";
 import { sessionRoutes } from "./sessions/routes.ts";
 import { backupSessions } from "./sessions/scheduled.ts";
 import { sessionSocketRoutes } from "./sessions/socket.ts";
 import { healthRoutes } from "./status/routes.ts";
+import { usageRoutes } from "./usage/routes.ts";
 
 /** The daily session backup's cron in `edge/wrangler.jsonc`; every other trigger runs the document sweep. */
 const SESSION_BACKUP_CRON = "17 3 * * *";
 
+export { RateLimiterDO } from "./platform/rate-limiter-do.ts";
 export { SessionStateDO } from "./sessions/durable-object.ts";
 
 const api = new Hono<AppEnv>()
   .use(bearerAuth)
+  .use(usageLedger)
+  .use(ownerRateLimit)
   .route("/credentials", credentialRoutes)
   .route("/documents", documentRoutes)
+  .route("/usage", usageRoutes)
   .route("/", sessionRoutes);
 
 export const app = new Hono<AppEnv>()
@@ -34,6 +41,7 @@ export const app = new Hono<AppEnv>()
     edgeConfig(c.env);
     await next();
   })
+  .use(clientRateLimit)
   .route("/", healthRoutes)
   .route("/api/v1/admin", adminRoutes)
   .route("/api/v1/sessions/ws", sessionSocketRoutes)

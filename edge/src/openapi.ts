@@ -18,6 +18,7 @@ import { documentPaths } from "./documents/openapi.ts";
 import { input, output, problems, queryParameters } from "./openapi-parts.ts";
 import { sessionPaths } from "./sessions/openapi.ts";
 import { HealthSchema, StatusReportSchema } from "./status/routes.ts";
+import { usagePaths } from "./usage/openapi.ts";
 
 const json = (ref: string) => ({ "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } });
 
@@ -77,6 +78,7 @@ export function openApiDocument(serverUrl: string): object {
     paths: {
       ...documentPaths(),
       ...sessionPaths(),
+      ...usagePaths(),
       "/health": {
         get: {
           summary: "Liveness of the edge alone",

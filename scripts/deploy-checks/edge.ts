@@ -5,6 +5,11 @@ import { type SectionResult, section } from "./report.ts";
 
 export const DEPLOY_ENVS = ["staging", "production"] as const;
 export const REQUIRED_EDGE_SECRETS = ["ADMIN_TOKEN", "EDGE_SIGNING_KEY", "DOCUMENT_URL_SIGNING_KEY"] as const;
+/** Durable Object bindings the Worker's code uses, with the class each must name. */
+export const REQUIRED_DURABLE_OBJECTS = {
+  SESSIONS: "SessionStateDO",
+  RATE_LIMITER: "RateLimiterDO",
+} as const;
 const MAX_WRANGLER_BYTES = 262_144;
 const PLACEHOLDER = /REPLACE|CHANGE[_-]?ME|TODO|xxxx|local-dev|<[^>]*>|^0+$/i;
 
@@ -59,6 +64,18 @@ function checkEnv(name: string, env: Doc, result: SectionResult): void {
       result.warnings.push(
         `${where}: KV binding ${String(kv.binding)} id ${JSON.stringify(kv.id)} is a placeholder (wrangler kv namespace create, then paste its id)`,
       );
+    }
+  }
+
+  // Bindings are not inherited from the top level: an env without them fails at its first request.
+  const objects =
+    isObject(env.durable_objects) && Array.isArray(env.durable_objects.bindings)
+      ? env.durable_objects.bindings
+      : [];
+  for (const [binding, className] of Object.entries(REQUIRED_DURABLE_OBJECTS)) {
+    const bound = objects.find((entry): entry is Doc => isObject(entry) && entry.name === binding);
+    if (bound?.class_name !== className) {
+      result.errors.push(`${where}: durable_objects.bindings must bind ${binding} to ${className}`);
     }
   }
 

@@ -287,6 +287,10 @@ describe("checkWranglerText", () => {
       "d1_databases": [{ "binding": "DB", "database_name": "db-${name}", "database_id": "0f6c1c2e-${name}" }],
       "vars": { "ORIGIN_URL": "https://origin-${name}.chitty.cc" },
       "kv_namespaces": [{ "binding": "SESSIONS_KV", "id": "9a1d0c7e5b2f4e6a8c3d1f0b7e2a4c6d" }],
+      "durable_objects": { "bindings": [
+        { "name": "SESSIONS", "class_name": "SessionStateDO" },
+        { "name": "RATE_LIMITER", "class_name": "RateLimiterDO" }
+      ] },
       "secrets": { "required": ["ADMIN_TOKEN", "EDGE_SIGNING_KEY", "DOCUMENT_URL_SIGNING_KEY"] }${overrides}
     }`;
   const wrangler = (staging = "", production = "") =>
@@ -337,6 +341,27 @@ describe("checkWranglerText", () => {
       "timeout above the maximum",
       wrangler("", ', "vars": { "ORIGIN_URL": "https://origin.chitty.cc", "ORIGIN_TIMEOUT_MS": 120000 }'),
       /production: vars.ORIGIN_TIMEOUT_MS: ORIGIN_TIMEOUT_MS must be an integer/,
+    ],
+    [
+      "no rate limiter object",
+      wrangler(
+        "",
+        ', "durable_objects": { "bindings": [{ "name": "SESSIONS", "class_name": "SessionStateDO" }] }',
+      ),
+      /production: durable_objects.bindings must bind RATE_LIMITER to RateLimiterDO/,
+    ],
+    [
+      "a rate-limit exemption deployed",
+      wrangler(', "vars": { "ORIGIN_URL": "https://o.chitty.cc", "RATE_LIMIT_EXEMPT_OWNERS": "01-C-X" }'),
+      /staging: vars.RATE_LIMIT_EXEMPT_OWNERS: RATE_LIMIT_EXEMPT_OWNERS is only allowed with ENVIRONMENT=development/,
+    ],
+    [
+      "a rate limit of zero",
+      wrangler(
+        "",
+        ', "vars": { "ORIGIN_URL": "https://o.chitty.cc", "RATE_LIMIT_CREDENTIALS_PER_MINUTE": "0" }',
+      ),
+      /production: vars.RATE_LIMIT_CREDENTIALS_PER_MINUTE: RATE_LIMIT_CREDENTIALS_PER_MINUTE must be an integer from 1 to 100000/,
     ],
     ["not JSONC", "{ nope", /does not parse/],
   ])("rejects %s", (_, text, expected) => {

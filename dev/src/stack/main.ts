@@ -7,7 +7,7 @@ import { firstBusyPort } from "./ports.ts";
 import { type ManagedProcess, startProcess, stopProcess, waitForChild } from "./processes.ts";
 import { findRedisServer, pingRedis, redisArgs } from "./redis.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
-import { readStackSettings, type StackSettings } from "./settings.ts";
+import { edgeRateLimitVars, readStackSettings, type StackSettings } from "./settings.ts";
 
 /**
  * `npm start`: the dev Connect server, the origin, nginx (when installed) and the edge under
@@ -260,6 +260,7 @@ async function main(settings: StackSettings): Promise<void> {
       `ORIGIN_URL:${upstreamForEdge}`,
       "--var",
       `INSTANCE_ID:${instanceId}`,
+      ...edgeRateLimitVars(settings),
       "--inspector-port",
       "0",
       "--show-interactive-dev-session=false",

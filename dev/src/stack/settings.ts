@@ -21,6 +21,16 @@ export const StackEnvSchema = z.object({
   /** `off` runs the edge straight against the origin even when nginx is installed. */
   STACK_NGINX: z.enum(["auto", "off"]).default("auto"),
   LOG_LEVEL: z.string().default("info"),
+  /**
+   * Sets the edge's per-minute limit of every route class at once (the edge validates it); the
+   * benchmarks and load tests raise it so the limiter never refuses what they measure.
+   */
+  RATE_LIMIT_PER_MINUTE: z
+    .string()
+    .regex(/^\d{1,6}$/, "RATE_LIMIT_PER_MINUTE must be a whole number")
+    .optional(),
+  /** Passed to the edge as is: owners its limiter skips (development only; see the README). */
+  RATE_LIMIT_EXEMPT_OWNERS: z.string().optional(),
 });
 
 export type StackSettings = z.infer<typeof StackEnvSchema> & { repoRoot: string; stateDir: string };
@@ -32,4 +42,19 @@ export function readStackSettings(env: Record<string, string | undefined>, repoR
     throw new Error(`Invalid local stack settings:\n${lines.join("\n")}`);
   }
   return { ...result.data, repoRoot, stateDir: resolve(repoRoot, result.data.STACK_STATE_DIR) };
+}
+
+const ROUTE_CLASSES = ["CREDENTIALS", "SESSIONS", "DOCUMENTS", "ADMIN", "OTHER"] as const;
+
+/** `wrangler dev --var` arguments for the rate-limit settings that are set. */
+export function edgeRateLimitVars(settings: StackSettings): string[] {
+  const vars: string[] = [];
+  if (settings.RATE_LIMIT_PER_MINUTE !== undefined) {
+    for (const cls of ROUTE_CLASSES)
+      vars.push("--var", `RATE_LIMIT_${cls}_PER_MINUTE:${settings.RATE_LIMIT_PER_MINUTE}`);
+  }
+  if (settings.RATE_LIMIT_EXEMPT_OWNERS !== undefined) {
+    vars.push("--var", `RATE_LIMIT_EXEMPT_OWNERS:${settings.RATE_LIMIT_EXEMPT_OWNERS}`);
+  }
+  return vars;
 }
