@@ -35,8 +35,51 @@ function integerVar(name: string, min: number, max: number, fallback: number, un
     });
 }
 
-/** What wrangler.jsonc's `vars` hold; check:deploy validates each deploy environment with it. */
-export const EdgeVarsSchema = z.object({
+/**
+ * One browser origin exactly as a browser sends it in `Origin`: `scheme://host[:port]`, lower case,
+ * no path, no trailing slash, no default port. Anything else could never match and hides a typo.
+ */
+function isOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === entry;
+  } catch {
+    return false;
+  }
+}
+
+/** `CORS_ORIGINS`: comma-separated exact origins, or `*` (development only, checked below). */
+const corsOrigins = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const entries = (text ?? "")
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== "");
+    for (const entry of entries) {
+      if (entry !== "*" && !isOrigin(entry)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `CORS_ORIGINS entry ${JSON.stringify(entry)} is not an origin (scheme://host[:port], no path or trailing slash)`,
+        });
+        return z.NEVER;
+      }
+    }
+    if (entries.includes("*") && entries.length > 1) {
+      ctx.addIssue({ code: "custom", message: "CORS_ORIGINS is either * alone or a list of origins" });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+const booleanVar = (name: string) =>
+  z
+    .enum(["true", "false"], { error: `${name} must be true or false` })
+    .optional()
+    .transform((text) => text === "true");
+
+const EdgeVarsObject = z.object({
   ORIGIN_URL: z.url({
     protocol: /^https?$/,
     error: "ORIGIN_URL must be an http(s) URL (the tunnel hostname in staging and production)",
@@ -64,9 +107,45 @@ export const EdgeVarsSchema = z.object({
     DEFAULT_TOKEN_MAX_LIFETIME_SECONDS,
     "seconds",
   ),
+  CORS_ORIGINS: corsOrigins,
+  PLATFORM_BENCH_BARE_ROUTE: booleanVar("PLATFORM_BENCH_BARE_ROUTE"),
 });
 
-export const EdgeConfigSchema = EdgeVarsSchema.extend({
+type EdgeVars = z.infer<typeof EdgeVarsObject>;
+const DEVELOPMENT_ONLY_NAMES = ["ENVIRONMENT", "CORS_ORIGINS", "PLATFORM_BENCH_BARE_ROUTE"];
+
+/**
+ * What only a development edge may do: answer any origin (`CORS_ORIGINS=*`) and mount the bench's
+ * bare route. An absent ENVIRONMENT counts as a deployment, as for the admin token.
+ */
+function developmentOnly(vars: EdgeVars, ctx: z.RefinementCtx): void {
+  if (vars.ENVIRONMENT === "development") return;
+  if (vars.CORS_ORIGINS.includes("*")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["CORS_ORIGINS"],
+      message: "CORS_ORIGINS=* is allowed only with ENVIRONMENT=development; list the origins",
+    });
+  }
+  if (vars.PLATFORM_BENCH_BARE_ROUTE) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["PLATFORM_BENCH_BARE_ROUTE"],
+      message: "PLATFORM_BENCH_BARE_ROUTE=true is allowed only with ENVIRONMENT=development",
+    });
+  }
+}
+
+// Runs even when unrelated variables are wrong, so one answer names every problem.
+const whenDevelopmentOnlyNamesParsed = {
+  when: (payload: { issues: ReadonlyArray<{ path?: ReadonlyArray<PropertyKey> }> }) =>
+    !payload.issues.some((issue) => DEVELOPMENT_ONLY_NAMES.includes(String(issue.path?.[0]))),
+};
+
+/** What wrangler.jsonc's `vars` hold; check:deploy validates each deploy environment with it. */
+export const EdgeVarsSchema = EdgeVarsObject.superRefine(developmentOnly, whenDevelopmentOnlyNamesParsed);
+
+export const EdgeConfigSchema = EdgeVarsObject.extend({
   // The floor everywhere; auth/admin-policy.ts asks for more outside development.
   ADMIN_TOKEN: z
     .string({ error: "ADMIN_TOKEN is required (wrangler secret put ADMIN_TOKEN)" })
@@ -76,12 +155,14 @@ export const EdgeConfigSchema = EdgeVarsSchema.extend({
     .refine((value) => bytes(value) >= 32, { message: "EDGE_SIGNING_KEY must be at least 32 bytes" }),
   CF_ACCESS_CLIENT_ID: z.string().optional(),
   CF_ACCESS_CLIENT_SECRET: z.string().optional(),
-}).refine((config) => Boolean(config.CF_ACCESS_CLIENT_ID) === Boolean(config.CF_ACCESS_CLIENT_SECRET), {
-  path: ["CF_ACCESS_CLIENT_SECRET"],
-  message: "CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET must be set together (or neither)",
-  // Checked even when other variables are wrong, so one answer names every problem.
-  when: () => true,
-});
+})
+  .refine((config) => Boolean(config.CF_ACCESS_CLIENT_ID) === Boolean(config.CF_ACCESS_CLIENT_SECRET), {
+    path: ["CF_ACCESS_CLIENT_SECRET"],
+    message: "CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET must be set together (or neither)",
+    // Checked even when other variables are wrong, so one answer names every problem.
+    when: () => true,
+  })
+  .superRefine(developmentOnly, whenDevelopmentOnlyNamesParsed);
 
 export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
 
