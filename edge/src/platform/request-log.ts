@@ -19,10 +19,15 @@ export interface RequestRecord {
   bytesOut?: number;
 }
 
-/** The pattern of the handler that answered; null when none did (404, 405, preflight). */
+/**
+ * The pattern of the route that answered (`/api/v1/documents/stats`, not `/:id`, which matches too);
+ * when a middleware answered first (401, a cache hit), the route it stood in front of; null when no
+ * route matches at all (404, 405, preflight).
+ */
 function routePattern(c: Context<AppEnv>): string | null {
-  const handlers = matchedRoutes(c).filter((route) => route.method !== "ALL");
-  return handlers.at(-1)?.path ?? null;
+  const routes = matchedRoutes(c);
+  const at = c.req.routeIndex;
+  return routes.slice(at).find((route) => route.method !== "ALL")?.path ?? null;
 }
 
 function byteCount(value: string | null | undefined): number | undefined {
