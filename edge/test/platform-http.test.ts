@@ -1,4 +1,7 @@
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import type { AppEnv } from "../src/env.ts";
+import { httpCaching, JSON_ETAG_MAX_BYTES } from "../src/platform/http-caching.ts";
 import { bytesOf, party, upload } from "./documents-helpers.ts";
 import { ADMIN, bearer, call, jsonInit, mintToken, uniqueOwner } from "./helpers.ts";
 import { fetchSettled } from "./platform-helpers.ts";
@@ -216,5 +219,22 @@ describe("Cache-Control, ETag and 304", () => {
     expect(audit.headers.get("etag")).toBeNull();
     const failed = await call("/api/v1/context", { headers: bearer("cc_not-a-real-token") });
     expect(failed.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("hashes JSON only up to the size cap, and leaves other bodies alone", async () => {
+    const app = new Hono<AppEnv>()
+      .use(httpCaching)
+      .get("/big", (c) => c.json({ blob: "x".repeat(JSON_ETAG_MAX_BYTES) }))
+      .get("/small", (c) => c.json({ ok: true }))
+      .get("/text", (c) => c.text("plain"));
+    const big = await app.request("/big");
+    expect(big.headers.get("etag")).toBeNull();
+    expect(big.headers.get("cache-control")).toBe("no-cache");
+    expect((await big.text()).length).toBeGreaterThan(JSON_ETAG_MAX_BYTES);
+    const small = await app.request("/small");
+    expect(small.headers.get("etag")).toMatch(/^"/);
+    expect(await small.json()).toEqual({ ok: true });
+    const text = await app.request("/text");
+    expect([text.headers.get("etag"), text.headers.get("cache-control")]).toEqual([null, "no-store"]);
   });
 });

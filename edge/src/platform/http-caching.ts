@@ -1,3 +1,4 @@
+import { ProblemError, readStreamLimited } from "@chittyconnect/contract";
 import { createMiddleware } from "hono/factory";
 import type { AuthContext } from "../auth/bearer.ts";
 import { etagListMatches } from "../documents/http-range.ts";
@@ -67,29 +68,14 @@ export const httpCaching = createMiddleware<AppEnv>(async (c, next) => {
   headers.set("etag", etag);
 });
 
-/** The body's bytes, or undefined (and the stream cancelled) once it passes `limit`. */
+/** The body's bytes, or undefined (the clone cancelled) once it passes `limit`. */
 async function readAtMost(stream: ReadableStream<Uint8Array> | null, limit: number) {
-  if (stream === null) return new Uint8Array();
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
+  try {
+    return await readStreamLimited(stream, limit, 0);
+  } catch (error) {
+    if (error instanceof ProblemError) return undefined;
+    throw error;
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 async function strongEtag(body: Uint8Array): Promise<string> {
