@@ -238,3 +238,20 @@ describe("Cache-Control, ETag and 304", () => {
     expect([text.headers.get("etag"), text.headers.get("cache-control")]).toEqual([null, "no-store"]);
   });
 });
+
+describe("the platform bench's bare route", () => {
+  it("is a 404 unless PLATFORM_BENCH_BARE_ROUTE=true, and then serves the handler without the stack", async () => {
+    const token = (await mintToken(uniqueOwner(), ["sessions:read"])).token;
+    const path = "/__bench/bare/api/v1/context";
+    const off = await fetchSettled(path, { headers: bearer(token) });
+    expect(off.status).toBe(404);
+    expectSecurityHeaders(off, "bare route off");
+    const on = { PLATFORM_BENCH_BARE_ROUTE: "true" };
+    const bare = await fetchSettled(path, { headers: bearer(token) }, on);
+    expect(bare.status).toBe(200);
+    expect(await bare.json()).toMatchObject({ entries: [] });
+    expect(bare.headers.get("strict-transport-security")).toBeNull();
+    expect(bare.headers.get("x-request-id")).toBeTruthy();
+    expect((await fetchSettled(path, {}, on)).status).toBe(401);
+  });
+});

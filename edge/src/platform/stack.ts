@@ -10,16 +10,17 @@ import { securityHeaders } from "./security-headers.ts";
 
 /**
  * The platform middleware, outermost first, applied to every request by one `.use(...)` in index.ts.
- * This list is the one composition point: a cross-cutting middleware (rate limits, feature flags,
- * MessagePack, usage) joins it here, and `./run bench platform` then measures its cost too, because
- * the bench's bare route (PLATFORM_BENCH_BARE_ROUTE) skips exactly this list.
+ * This list is the one composition point for cross-cutting middleware (feature flags, MessagePack,
+ * per-IP limits join it here):
  * - requestLog first: it times everything below and logs the final status;
  * - securityHeaders next: every answer gets them, preflights, 405s and errors included;
  * - corsPolicy before routing: it answers preflights itself;
- * - methodNotAllowedFor turns a 404 on a known path into 405 + Allow;
+ * - methodNotAllowedFor answers a wrong method on a known path before any guard runs;
  * - httpCaching last: it sees the handler's own answer (Cache-Control, ETag, 304).
- * Middleware that needs the caller (rate limits per owner, usage) runs after bearer auth, in the
- * `api` sub-app; it can still be listed here as a second array if the bench is to cover it.
+ * Middleware that needs the caller (per-owner rate limits, usage) goes in index.ts's `api` sub-app
+ * after bearer auth instead. `./run bench platform` measures both: its bare baseline
+ * (PLATFORM_BENCH_BARE_ROUTE) skips this list and serves the same handlers with only the request id
+ * and bearer auth in front, so everything else on the main path counts as platform cost.
  */
 export function platformStack(app: () => RouteTable): MiddlewareHandler<AppEnv>[] {
   return [requestLog, securityHeaders, corsPolicy, methodNotAllowedFor(app), httpCaching].map(
