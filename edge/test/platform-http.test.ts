@@ -219,6 +219,11 @@ describe("Cache-Control, ETag and 304", () => {
     expect(audit.headers.get("etag")).toBeNull();
     const failed = await call("/api/v1/context", { headers: bearer("cc_not-a-real-token") });
     expect(failed.headers.get("cache-control")).toBe("no-store");
+    const status = await call("/api/v1/status");
+    expect([status.headers.get("cache-control"), status.headers.get("etag")]).toEqual(["no-store", null]);
+    const health = await call("/health");
+    expect(health.headers.get("cache-control")).toBe("no-cache");
+    expect(health.headers.get("etag")).toMatch(/^"/);
   });
 
   it("hashes JSON only up to the size cap, and leaves other bodies alone", async () => {

@@ -48,7 +48,8 @@ export const httpCaching = createMiddleware<AppEnv>(async (c, next) => {
   }
   if (authenticated) headers.set("cache-control", "private, no-cache");
   else if (!headers.has("cache-control")) headers.set("cache-control", "no-cache");
-  if (headers.has("etag") || res.body === null) return;
+  // A public answer the handler keeps out of caches (status) needs no validator either.
+  if (headers.has("etag") || /no-store/.test(headers.get("cache-control") ?? "") || res.body === null) return;
   const body = await readAtMost(res.clone().body, JSON_ETAG_MAX_BYTES);
   if (body === undefined) return;
   const etag = await strongEtag(body);
