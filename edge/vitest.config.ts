@@ -28,7 +28,7 @@ export default defineConfig(async () => {
             DOCUMENT_QUOTA_BYTES: String(64 * 1024 * 1024),
             DOCUMENT_QUOTA_COUNT: "50",
             DOCUMENT_PRESIGN_MAX_SECONDS: "3600",
-            DOCUMENT_CORS_ORIGINS: "https://app.example.com,http://localhost:3000",
+            CORS_ORIGINS: "https://app.example.com,http://localhost:3000",
           },
         },
       })),

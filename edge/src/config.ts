@@ -50,6 +50,50 @@ const OWNER_LIST_MAX = 100;
 const rateLimitVar = (name: string, fallback: number) =>
   integerVar(name, 1, RATE_LIMIT_MAX_PER_MINUTE, fallback, "requests a minute");
 
+/**
+ * One browser origin exactly as a browser sends it in `Origin`: `scheme://host[:port]`, lower case,
+ * no path, no trailing slash, no default port. Anything else could never match and hides a typo.
+ */
+function isOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === entry;
+  } catch {
+    return false;
+  }
+}
+
+/** `CORS_ORIGINS`: comma-separated exact origins, or `*` (development only, checked below). */
+const corsOrigins = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    const entries = (text ?? "")
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== "");
+    for (const entry of entries) {
+      if (entry !== "*" && !isOrigin(entry)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `CORS_ORIGINS entry ${JSON.stringify(entry)} is not an origin (scheme://host[:port], no path or trailing slash)`,
+        });
+        return z.NEVER;
+      }
+    }
+    if (entries.includes("*") && entries.length > 1) {
+      ctx.addIssue({ code: "custom", message: "CORS_ORIGINS is either * alone or a list of origins" });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+const booleanVar = (name: string) =>
+  z
+    .enum(["true", "false"], { error: `${name} must be true or false` })
+    .optional()
+    .transform((text) => text === "true");
+
 const EdgeVarsObject = z.object({
   ORIGIN_URL: z.url({
     protocol: /^https?$/,
@@ -113,21 +157,55 @@ const EdgeVarsObject = z.object({
       }
       return owners;
     }),
+  CORS_ORIGINS: corsOrigins,
+  PLATFORM_BENCH_BARE_ROUTE: booleanVar("PLATFORM_BENCH_BARE_ROUTE"),
 });
 
-/** An exemption from the rate limits exists only on a developer's machine. */
-function exemptionsOnlyInDevelopment(vars: { ENVIRONMENT?: string; RATE_LIMIT_EXEMPT_OWNERS?: string[] }) {
-  // Also run when another variable failed (`when` below), so the list may be missing here.
-  return (vars.RATE_LIMIT_EXEMPT_OWNERS ?? []).length === 0 || vars.ENVIRONMENT === "development";
+type EdgeVars = z.infer<typeof EdgeVarsObject>;
+const DEVELOPMENT_ONLY_NAMES = [
+  "ENVIRONMENT",
+  "CORS_ORIGINS",
+  "PLATFORM_BENCH_BARE_ROUTE",
+  "RATE_LIMIT_EXEMPT_OWNERS",
+];
+
+/**
+ * What only a development edge may do: answer any origin (`CORS_ORIGINS=*`), mount the
+ * bench's bare route and exempt owners from the rate limits. An absent ENVIRONMENT counts as a deployment, as for the admin token.
+ */
+function developmentOnly(vars: EdgeVars, ctx: z.RefinementCtx): void {
+  if (vars.ENVIRONMENT === "development") return;
+  if (vars.CORS_ORIGINS.includes("*")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["CORS_ORIGINS"],
+      message: "CORS_ORIGINS=* is allowed only with ENVIRONMENT=development; list the origins",
+    });
+  }
+  if (vars.RATE_LIMIT_EXEMPT_OWNERS.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["RATE_LIMIT_EXEMPT_OWNERS"],
+      message: "RATE_LIMIT_EXEMPT_OWNERS is only allowed with ENVIRONMENT=development",
+    });
+  }
+  if (vars.PLATFORM_BENCH_BARE_ROUTE) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["PLATFORM_BENCH_BARE_ROUTE"],
+      message: "PLATFORM_BENCH_BARE_ROUTE=true is allowed only with ENVIRONMENT=development",
+    });
+  }
 }
-const exemptionsRule = {
-  path: ["RATE_LIMIT_EXEMPT_OWNERS"],
-  message: "RATE_LIMIT_EXEMPT_OWNERS is only allowed with ENVIRONMENT=development",
-  when: () => true,
+
+// Runs even when unrelated variables are wrong, so one answer names every problem.
+const whenDevelopmentOnlyNamesParsed = {
+  when: (payload: { issues: ReadonlyArray<{ path?: ReadonlyArray<PropertyKey> }> }) =>
+    !payload.issues.some((issue) => DEVELOPMENT_ONLY_NAMES.includes(String(issue.path?.[0]))),
 };
 
 /** What wrangler.jsonc's `vars` hold; check:deploy validates each deploy environment with it. */
-export const EdgeVarsSchema = EdgeVarsObject.refine(exemptionsOnlyInDevelopment, exemptionsRule);
+export const EdgeVarsSchema = EdgeVarsObject.superRefine(developmentOnly, whenDevelopmentOnlyNamesParsed);
 
 export const EdgeConfigSchema = EdgeVarsObject.extend({
   // The floor everywhere; auth/admin-policy.ts asks for more outside development.
@@ -146,7 +224,7 @@ export const EdgeConfigSchema = EdgeVarsObject.extend({
     // Checked even when other variables are wrong, so one answer names every problem.
     when: () => true,
   })
-  .refine(exemptionsOnlyInDevelopment, exemptionsRule);
+  .superRefine(developmentOnly, whenDevelopmentOnlyNamesParsed);
 
 export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
 

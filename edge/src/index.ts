@@ -4,13 +4,16 @@ import { adminRoutes } from "./auth/admin.ts";
 import { bearerAuth } from "./auth/bearer.ts";
 import { edgeConfig } from "./config.ts";
 import { credentialRoutes } from "./credentials/routes.ts";
-import { documentCors } from "./documents/cors.ts";
 import { documentQueue } from "./documents/indexer.ts";
+import { presignedCache } from "./documents/presigned-cache.ts";
 import { documentRoutes, presignedRoutes } from "./documents/routes.ts";
 import { documentsScheduled } from "./documents/scheduled.ts";
 import type { AppEnv } from "./env.ts";
 import { notFound, onError } from "./errors.ts";
+import { BENCH_BARE_PREFIX, benchBareHandler } from "./platform/bench-route.ts";
+import type { RouteTable } from "./platform/method-not-allowed.ts";
 import { clientRateLimit, ownerRateLimit } from "./platform/rate-limit.ts";
+import { platformStack } from "./platform/stack.ts";
 import { usageLedger } from "./platform/usage.ts";
 import { requestId } from "./request-id.ts";
 import { sessionRoutes } from "./sessions/routes.ts";
@@ -36,6 +39,7 @@ const api = new Hono<AppEnv>()
 
 export const app = new Hono<AppEnv>()
   .use(requestId)
+  .use(...platformStack((): RouteTable => app))
   // Every route, /health included: a misconfigured edge says so at its first request.
   .use(async (c, next) => {
     edgeConfig(c.env);
@@ -45,11 +49,11 @@ export const app = new Hono<AppEnv>()
   .route("/", healthRoutes)
   .route("/api/v1/admin", adminRoutes)
   .route("/api/v1/sessions/ws", sessionSocketRoutes)
-  .use("/api/v1/documents/*", documentCors)
-  .use("/api/v1/documents", documentCors)
+  .use("/api/v1/documents/*", presignedCache)
   .route("/api/v1/documents/presigned", presignedRoutes)
   .route("/api/v1/internal", anchorRoutes)
   .route("/api/v1", api)
+  .all(`${BENCH_BARE_PREFIX}/*`, benchBareHandler)
   .notFound(notFound)
   .onError(onError);
 

@@ -363,6 +363,23 @@ describe("checkWranglerText", () => {
       ),
       /production: vars.RATE_LIMIT_CREDENTIALS_PER_MINUTE: RATE_LIMIT_CREDENTIALS_PER_MINUTE must be an integer from 1 to 100000/,
     ],
+    [
+      "CORS for any origin in production",
+      wrangler("", ', "vars": { "ORIGIN_URL": "https://origin.chitty.cc", "CORS_ORIGINS": "*" }'),
+      /production: vars.CORS_ORIGINS: CORS_ORIGINS=\* is allowed only with ENVIRONMENT=development/,
+    ],
+    [
+      "a CORS entry that is not an origin",
+      wrangler(
+        ', "vars": { "ORIGIN_URL": "https://origin.chitty.cc", "CORS_ORIGINS": "https://app.chitty.cc/" }',
+      ),
+      /staging: vars.CORS_ORIGINS: CORS_ORIGINS entry "https:\/\/app.chitty.cc\/" is not an origin/,
+    ],
+    [
+      "the bench's bare route deployed",
+      wrangler(', "vars": { "ORIGIN_URL": "https://origin.chitty.cc", "PLATFORM_BENCH_BARE_ROUTE": "true" }'),
+      /staging: vars.PLATFORM_BENCH_BARE_ROUTE: PLATFORM_BENCH_BARE_ROUTE=true is allowed only with ENVIRONMENT=development/,
+    ],
     ["not JSONC", "{ nope", /does not parse/],
   ])("rejects %s", (_, text, expected) => {
     const { errors } = checkWranglerText(text);

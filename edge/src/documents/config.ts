@@ -17,15 +17,6 @@ const DocumentConfigSchema = z.object({
   DOCUMENT_QUOTA_COUNT: positiveInt(100_000),
   DOCUMENT_PRESIGN_MAX_SECONDS: positiveInt(86_400, 7 * 86_400),
   DOCUMENT_MULTIPART_TTL_SECONDS: positiveInt(86_400),
-  DOCUMENT_CORS_ORIGINS: z
-    .string()
-    .default("")
-    .transform((list) =>
-      list
-        .split(",")
-        .map((origin) => origin.trim())
-        .filter((origin) => origin !== ""),
-    ),
   DOCUMENT_URL_SIGNING_KEY: z.string().min(32, "must be at least 32 bytes"),
 });
 
@@ -36,7 +27,6 @@ export interface DocumentConfig {
   quotaCount: number;
   presignMaxSeconds: number;
   multipartTtlSeconds: number;
-  corsOrigins: string[];
   urlSigningKey: string;
 }
 
@@ -59,7 +49,6 @@ export function documentConfig(env: EdgeBindings): DocumentConfig {
     quotaCount: v.DOCUMENT_QUOTA_COUNT,
     presignMaxSeconds: v.DOCUMENT_PRESIGN_MAX_SECONDS,
     multipartTtlSeconds: v.DOCUMENT_MULTIPART_TTL_SECONDS,
-    corsOrigins: v.DOCUMENT_CORS_ORIGINS,
     urlSigningKey: v.DOCUMENT_URL_SIGNING_KEY,
   };
   cache.set(env, config);
