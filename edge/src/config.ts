@@ -1,5 +1,6 @@
 import { ProblemError } from "@chittyconnect/contract";
 import { z } from "zod";
+import { FeatureFlagsVarSchema, type FlagDefaults, flagDefaults } from "./flags/definitions.ts";
 
 /**
  * The edge's configuration (wrangler vars and secrets), validated once per environment object.
@@ -35,38 +36,71 @@ function integerVar(name: string, min: number, max: number, fallback: number, un
     });
 }
 
-/** What wrangler.jsonc's `vars` hold; check:deploy validates each deploy environment with it. */
-export const EdgeVarsSchema = z.object({
-  ORIGIN_URL: z.url({
-    protocol: /^https?$/,
-    error: "ORIGIN_URL must be an http(s) URL (the tunnel hostname in staging and production)",
-  }),
-  ORIGIN_TIMEOUT_MS: integerVar(
-    "ORIGIN_TIMEOUT_MS",
-    1,
-    ORIGIN_TIMEOUT_MAX_MS,
-    ORIGIN_TIMEOUT_DEFAULT_MS,
-    "milliseconds",
-  ),
-  /**
-   * Absent counts as a deployment (not development), so a config that forgets to say still gets
-   * the stricter admin-token rule of auth/admin-policy.ts.
-   */
-  ENVIRONMENT: z
-    .enum(["development", "staging", "production"], {
-      error: "ENVIRONMENT must be development, staging or production",
-    })
-    .optional(),
-  TOKEN_MAX_LIFETIME_SECONDS: integerVar(
-    "TOKEN_MAX_LIFETIME_SECONDS",
-    TOKEN_MAX_LIFETIME_MIN_SECONDS,
-    ONE_YEAR_SECONDS,
-    DEFAULT_TOKEN_MAX_LIFETIME_SECONDS,
-    "seconds",
-  ),
-});
+/** `FEATURE_FLAGS`: a JSON object of flag defaults (flags/definitions.ts); absent → every flag on. */
+const featureFlagsVar = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined || text.trim() === "") return {};
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "FEATURE_FLAGS must be a JSON object" });
+      return z.NEVER;
+    }
+    const parsed = FeatureFlagsVarSchema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ code: "custom", message: `FEATURE_FLAGS.${issue.path.join(".")}: ${issue.message}` });
+    }
+    return z.NEVER;
+  });
 
-export const EdgeConfigSchema = EdgeVarsSchema.extend({
+/** What wrangler.jsonc's `vars` hold; check:deploy validates each deploy environment with it. */
+export const EdgeVarsSchema = z
+  .object({
+    ORIGIN_URL: z.url({
+      protocol: /^https?$/,
+      error: "ORIGIN_URL must be an http(s) URL (the tunnel hostname in staging and production)",
+    }),
+    ORIGIN_TIMEOUT_MS: integerVar(
+      "ORIGIN_TIMEOUT_MS",
+      1,
+      ORIGIN_TIMEOUT_MAX_MS,
+      ORIGIN_TIMEOUT_DEFAULT_MS,
+      "milliseconds",
+    ),
+    /**
+     * Absent counts as a deployment (not development), so a config that forgets to say still gets
+     * the stricter admin-token rule of auth/admin-policy.ts.
+     */
+    ENVIRONMENT: z
+      .enum(["development", "staging", "production"], {
+        error: "ENVIRONMENT must be development, staging or production",
+      })
+      .optional(),
+    TOKEN_MAX_LIFETIME_SECONDS: integerVar(
+      "TOKEN_MAX_LIFETIME_SECONDS",
+      TOKEN_MAX_LIFETIME_MIN_SECONDS,
+      ONE_YEAR_SECONDS,
+      DEFAULT_TOKEN_MAX_LIFETIME_SECONDS,
+      "seconds",
+    ),
+    FEATURE_FLAGS: featureFlagsVar,
+    /** The older switch for the `durableObjects` flag's default; see flags/definitions.ts. */
+    ENABLE_DURABLE_OBJECTS: z
+      .enum(["true", "false"], { error: "ENABLE_DURABLE_OBJECTS must be true or false" })
+      .optional(),
+  })
+  .refine((vars) => !(vars.ENABLE_DURABLE_OBJECTS !== undefined && vars.FEATURE_FLAGS?.durableObjects), {
+    path: ["FEATURE_FLAGS"],
+    message:
+      "FEATURE_FLAGS.durableObjects and ENABLE_DURABLE_OBJECTS both set the durableObjects flag; keep one (remove ENABLE_DURABLE_OBJECTS)",
+    when: () => true,
+  });
+
+export const EdgeConfigSchema = EdgeVarsSchema.safeExtend({
   // The floor everywhere; auth/admin-policy.ts asks for more outside development.
   ADMIN_TOKEN: z
     .string({ error: "ADMIN_TOKEN is required (wrangler secret put ADMIN_TOKEN)" })
@@ -84,6 +118,11 @@ export const EdgeConfigSchema = EdgeVarsSchema.extend({
 });
 
 export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
+
+/** The flags' defaults in this configuration (before any KV override). */
+export function configuredFlagDefaults(config: EdgeConfig): FlagDefaults {
+  return flagDefaults(config.FEATURE_FLAGS, config.ENABLE_DURABLE_OBJECTS);
+}
 
 /** One line per problem: `NAME: message`. Values never appear, only names. */
 export function configProblems(error: z.ZodError): string[] {

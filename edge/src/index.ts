@@ -10,6 +10,9 @@ import { documentRoutes, presignedRoutes } from "./documents/routes.ts";
 import { documentsScheduled } from "./documents/scheduled.ts";
 import type { AppEnv } from "./env.ts";
 import { notFound, onError } from "./errors.ts";
+import { flagAdminRoutes } from "./flags/routes.ts";
+import { featureFlags } from "./platform/flags.ts";
+import { msgpack } from "./platform/msgpack.ts";
 import { requestId } from "./request-id.ts";
 import { sessionRoutes } from "./sessions/routes.ts";
 import { backupSessions } from "./sessions/scheduled.ts";
@@ -23,6 +26,7 @@ export { SessionStateDO } from "./sessions/durable-object.ts";
 
 const api = new Hono<AppEnv>()
   .use(bearerAuth)
+  .use(featureFlags)
   .route("/credentials", credentialRoutes)
   .route("/documents", documentRoutes)
   .route("/", sessionRoutes);
@@ -34,8 +38,10 @@ export const app = new Hono<AppEnv>()
     edgeConfig(c.env);
     await next();
   })
+  .use(msgpack)
   .route("/", healthRoutes)
   .route("/api/v1/admin", adminRoutes)
+  .route("/api/v1/admin", flagAdminRoutes)
   .route("/api/v1/sessions/ws", sessionSocketRoutes)
   .use("/api/v1/documents/*", documentCors)
   .use("/api/v1/documents", documentCors)
