@@ -57,6 +57,20 @@ describe("GET /api/v1/admin/config/validate", () => {
     expect(section(report, "documents")?.status).toBe("Invalid");
     expect(section(report, "documents")?.details.join(" ")).toContain("DOCUMENT_QUOTA_COUNT");
     expect(section(report, "sessions")?.status).toBe("Invalid");
+    expect(section(report, "sessions")?.details.join(" ")).toContain("SESSION_TIMEOUT");
+    expect(report.totals.invalid).toBe(2);
+    expectTotalsAddUp(report);
+  });
+
+  it("names a missing binding; flags then fall back to their defaults", async () => {
+    const report = await reportWith({ FLAGS: undefined, DOCUMENT_INDEX: undefined } as Partial<
+      Record<keyof Bindings, string>
+    >);
+    expect(section(report, "flags")).toMatchObject({
+      status: "Invalid",
+      details: expect.arrayContaining(["KV binding FLAGS is missing"]),
+    });
+    expect(section(report, "documents")?.details).toContain("Queue binding DOCUMENT_INDEX is missing");
     expect(report.totals.invalid).toBe(2);
     expectTotalsAddUp(report);
   });

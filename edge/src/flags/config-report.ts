@@ -66,6 +66,17 @@ const isSet = (value: unknown): value is string => typeof value === "string" && 
 /** Names a deployment is not meant to keep (the wrangler.jsonc placeholders). */
 const PLACEHOLDER_HOST = /(^|\.)example\.(com|org|net)$|REPLACE|CHANGE[_-]?ME/i;
 
+/** A binding is there when it has the method its kind always has; the message names each one missing. */
+function missingBindings(
+  env: EdgeBindings,
+  expected: ReadonlyArray<[name: string, method: string, kind: string]>,
+) {
+  const bindings = env as unknown as Record<string, Record<string, unknown> | undefined>;
+  return expected
+    .filter(([name, method]) => typeof bindings[name]?.[method] !== "function")
+    .map(([name, , kind]) => `${kind} binding ${name} is missing`);
+}
+
 function flagOverridden(context: ConfigCheckContext, name: FlagName): boolean {
   return context.flags?.find((flag) => flag.name === name)?.source === "kv";
 }
@@ -163,16 +174,17 @@ const sessions: ConfigSectionCheck = {
     const findings = new Findings();
     try {
       findings.facts.push(`sessions expire after ${sessionsConfig(env).timeoutSeconds} s idle`);
-    } catch {
-      findings.errors.push("SESSION_TIMEOUT must be an integer from 60 to 2592000 (seconds)");
+    } catch (error) {
+      // sessionsConfig's message names the variable, never its value.
+      findings.errors.push(error instanceof Error ? error.message : "invalid sessions configuration");
     }
-    if (typeof env.SESSIONS?.idFromName !== "function")
-      findings.errors.push("Durable Object binding SESSIONS is missing");
-    if (typeof env.SESSIONS_KV?.get !== "function") {
-      findings.errors.push("KV binding SESSIONS_KV (the fallback and snapshots) is missing");
-    }
-    if (typeof env.SESSION_BACKUPS?.put !== "function")
-      findings.errors.push("R2 binding SESSION_BACKUPS is missing");
+    findings.errors.push(
+      ...missingBindings(env, [
+        ["SESSIONS", "idFromName", "Durable Object"],
+        ["SESSIONS_KV", "get", "KV"],
+        ["SESSION_BACKUPS", "put", "R2"],
+      ]),
+    );
     const off = flagOffFor(context, "durableObjects");
     if (off)
       findings.warnings.push(
@@ -198,10 +210,13 @@ const documents: ConfigSectionCheck = {
         error instanceof Error ? error.message.replace(/^invalid documents configuration: /, "") : "invalid",
       );
     }
-    if (typeof env.DOCUMENTS?.put !== "function") findings.errors.push("R2 binding DOCUMENTS is missing");
-    if (typeof env.DB?.prepare !== "function") findings.errors.push("D1 binding DB is missing");
-    if (typeof env.DOCUMENT_INDEX?.send !== "function")
-      findings.errors.push("Queue binding DOCUMENT_INDEX is missing");
+    findings.errors.push(
+      ...missingBindings(env, [
+        ["DOCUMENTS", "put", "R2"],
+        ["DB", "prepare", "D1"],
+        ["DOCUMENT_INDEX", "send", "Queue"],
+      ]),
+    );
     const off = flagOffFor(context, "r2Storage");
     if (off) findings.warnings.push(`document routes are ${off}`);
     return findings.report("documents", flagOverridden(context, "r2Storage"));
@@ -212,9 +227,9 @@ const flags: ConfigSectionCheck = {
   name: "flags",
   check(context) {
     const findings = new Findings();
-    if (typeof context.env.FLAGS?.get !== "function") findings.errors.push("KV binding FLAGS is missing");
+    findings.errors.push(...missingBindings(context.env, [["FLAGS", "get", "KV"]]));
     if (!context.flags) {
-      findings.errors.push("flag defaults cannot be read while the core configuration is invalid");
+      findings.errors.push("the flags cannot be evaluated without a valid core configuration and FLAGS");
       return findings.report("flags");
     }
     const { warnings, facts } = flagFindings(context.flags);
