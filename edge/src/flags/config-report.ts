@@ -167,61 +167,64 @@ const origin: ConfigSectionCheck = {
   },
 };
 
-const sessions: ConfigSectionCheck = {
-  name: "sessions",
-  check(context) {
-    const { env } = context;
-    const findings = new Findings();
-    try {
-      findings.facts.push(`sessions expire after ${sessionsConfig(env).timeoutSeconds} s idle`);
-    } catch (error) {
-      // sessionsConfig's message names the variable, never its value.
-      findings.errors.push(error instanceof Error ? error.message : "invalid sessions configuration");
-    }
-    findings.errors.push(
-      ...missingBindings(env, [
-        ["SESSIONS", "idFromName", "Durable Object"],
-        ["SESSIONS_KV", "get", "KV"],
-        ["SESSION_BACKUPS", "put", "R2"],
-      ]),
-    );
-    const off = flagOffFor(context, "durableObjects");
-    if (off)
-      findings.warnings.push(
-        `Durable Objects are ${off}: those owners use the KV fallback, without WebSockets`,
-      );
-    return findings.report("sessions", flagOverridden(context, "durableObjects"));
-  },
-};
+/**
+ * A capability's section: its own validated variables (the capability's config function, whose
+ * error names variables, never values), its bindings, and the flag that gates it.
+ */
+function capabilitySection(spec: {
+  name: string;
+  flag: FlagName;
+  /** One fact from the validated configuration; throws (naming variables) when it is invalid. */
+  summary(env: EdgeBindings): string;
+  bindings: ReadonlyArray<[name: string, method: string, kind: string]>;
+  /** What it means for owners that the flag is off or partly on. */
+  whenOff(off: string): string;
+}): ConfigSectionCheck {
+  return {
+    name: spec.name,
+    check(context) {
+      const findings = new Findings();
+      try {
+        findings.facts.push(spec.summary(context.env));
+      } catch (error) {
+        findings.errors.push(
+          error instanceof Error ? error.message.replace(/^invalid \w+ configuration: /, "") : "invalid",
+        );
+      }
+      findings.errors.push(...missingBindings(context.env, spec.bindings));
+      const off = flagOffFor(context, spec.flag);
+      if (off) findings.warnings.push(spec.whenOff(off));
+      return findings.report(spec.name, flagOverridden(context, spec.flag));
+    },
+  };
+}
 
-const documents: ConfigSectionCheck = {
+const sessions = capabilitySection({
+  name: "sessions",
+  flag: "durableObjects",
+  summary: (env) => `sessions expire after ${sessionsConfig(env).timeoutSeconds} s idle`,
+  bindings: [
+    ["SESSIONS", "idFromName", "Durable Object"],
+    ["SESSIONS_KV", "get", "KV"],
+    ["SESSION_BACKUPS", "put", "R2"],
+  ],
+  whenOff: (off) => `Durable Objects are ${off}: those owners use the KV fallback, without WebSockets`,
+});
+
+const documents = capabilitySection({
   name: "documents",
-  check(context) {
-    const { env } = context;
-    const findings = new Findings();
-    try {
-      const config = documentConfig(env);
-      findings.facts.push(
-        `quota ${config.quotaBytes} bytes and ${config.quotaCount} documents per owner; uploads up to ${config.maxUploadBytes} bytes`,
-      );
-    } catch (error) {
-      // documentConfig's message names variables and rules only, never values.
-      findings.errors.push(
-        error instanceof Error ? error.message.replace(/^invalid documents configuration: /, "") : "invalid",
-      );
-    }
-    findings.errors.push(
-      ...missingBindings(env, [
-        ["DOCUMENTS", "put", "R2"],
-        ["DB", "prepare", "D1"],
-        ["DOCUMENT_INDEX", "send", "Queue"],
-      ]),
-    );
-    const off = flagOffFor(context, "r2Storage");
-    if (off) findings.warnings.push(`document routes are ${off}`);
-    return findings.report("documents", flagOverridden(context, "r2Storage"));
+  flag: "r2Storage",
+  summary(env) {
+    const config = documentConfig(env);
+    return `quota ${config.quotaBytes} bytes and ${config.quotaCount} documents per owner; uploads up to ${config.maxUploadBytes} bytes`;
   },
-};
+  bindings: [
+    ["DOCUMENTS", "put", "R2"],
+    ["DB", "prepare", "D1"],
+    ["DOCUMENT_INDEX", "send", "Queue"],
+  ],
+  whenOff: (off) => `document routes are ${off}`,
+});
 
 const flags: ConfigSectionCheck = {
   name: "flags",
