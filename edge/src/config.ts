@@ -58,49 +58,56 @@ const featureFlagsVar = z
   });
 
 /** What wrangler.jsonc's `vars` hold; check:deploy validates each deploy environment with it. */
-export const EdgeVarsSchema = z
-  .object({
-    ORIGIN_URL: z.url({
-      protocol: /^https?$/,
-      error: "ORIGIN_URL must be an http(s) URL (the tunnel hostname in staging and production)",
-    }),
-    ORIGIN_TIMEOUT_MS: integerVar(
-      "ORIGIN_TIMEOUT_MS",
-      1,
-      ORIGIN_TIMEOUT_MAX_MS,
-      ORIGIN_TIMEOUT_DEFAULT_MS,
-      "milliseconds",
-    ),
-    /**
-     * Absent counts as a deployment (not development), so a config that forgets to say still gets
-     * the stricter admin-token rule of auth/admin-policy.ts.
-     */
-    ENVIRONMENT: z
-      .enum(["development", "staging", "production"], {
-        error: "ENVIRONMENT must be development, staging or production",
-      })
-      .optional(),
-    TOKEN_MAX_LIFETIME_SECONDS: integerVar(
-      "TOKEN_MAX_LIFETIME_SECONDS",
-      TOKEN_MAX_LIFETIME_MIN_SECONDS,
-      ONE_YEAR_SECONDS,
-      DEFAULT_TOKEN_MAX_LIFETIME_SECONDS,
-      "seconds",
-    ),
-    FEATURE_FLAGS: featureFlagsVar,
-    /** The older switch for the `durableObjects` flag's default; see flags/definitions.ts. */
-    ENABLE_DURABLE_OBJECTS: z
-      .enum(["true", "false"], { error: "ENABLE_DURABLE_OBJECTS must be true or false" })
-      .optional(),
-  })
-  .refine((vars) => !(vars.ENABLE_DURABLE_OBJECTS !== undefined && vars.FEATURE_FLAGS?.durableObjects), {
-    path: ["FEATURE_FLAGS"],
-    message:
-      "FEATURE_FLAGS.durableObjects and ENABLE_DURABLE_OBJECTS both set the durableObjects flag; keep one (remove ENABLE_DURABLE_OBJECTS)",
-    when: () => true,
-  });
+export const EdgeVarsSchema = z.object({
+  ORIGIN_URL: z.url({
+    protocol: /^https?$/,
+    error: "ORIGIN_URL must be an http(s) URL (the tunnel hostname in staging and production)",
+  }),
+  ORIGIN_TIMEOUT_MS: integerVar(
+    "ORIGIN_TIMEOUT_MS",
+    1,
+    ORIGIN_TIMEOUT_MAX_MS,
+    ORIGIN_TIMEOUT_DEFAULT_MS,
+    "milliseconds",
+  ),
+  /**
+   * Absent counts as a deployment (not development), so a config that forgets to say still gets
+   * the stricter admin-token rule of auth/admin-policy.ts.
+   */
+  ENVIRONMENT: z
+    .enum(["development", "staging", "production"], {
+      error: "ENVIRONMENT must be development, staging or production",
+    })
+    .optional(),
+  TOKEN_MAX_LIFETIME_SECONDS: integerVar(
+    "TOKEN_MAX_LIFETIME_SECONDS",
+    TOKEN_MAX_LIFETIME_MIN_SECONDS,
+    ONE_YEAR_SECONDS,
+    DEFAULT_TOKEN_MAX_LIFETIME_SECONDS,
+    "seconds",
+  ),
+  FEATURE_FLAGS: featureFlagsVar,
+  /** The older switch for the `durableObjects` flag's default; see flags/definitions.ts. */
+  ENABLE_DURABLE_OBJECTS: z
+    .enum(["true", "false"], { error: "ENABLE_DURABLE_OBJECTS must be true or false" })
+    .optional(),
+});
 
-export const EdgeConfigSchema = EdgeVarsSchema.safeExtend({
+/** One source for the durableObjects default: FEATURE_FLAGS or ENABLE_DURABLE_OBJECTS, not both. */
+const oneDurableObjectsSwitch = (
+  vars: Pick<z.infer<typeof EdgeVarsSchema>, "ENABLE_DURABLE_OBJECTS" | "FEATURE_FLAGS">,
+) => !(vars.ENABLE_DURABLE_OBJECTS !== undefined && vars.FEATURE_FLAGS?.durableObjects);
+const twoDurableObjectsSwitches = {
+  path: ["FEATURE_FLAGS"],
+  message:
+    "FEATURE_FLAGS.durableObjects and ENABLE_DURABLE_OBJECTS both set the durableObjects flag; keep one (remove ENABLE_DURABLE_OBJECTS)",
+  when: () => true,
+};
+
+/** The vars with the rules that span several of them, as check:deploy applies them. */
+export const DeployVarsSchema = EdgeVarsSchema.refine(oneDurableObjectsSwitch, twoDurableObjectsSwitches);
+
+export const EdgeConfigSchema = EdgeVarsSchema.extend({
   // The floor everywhere; auth/admin-policy.ts asks for more outside development.
   ADMIN_TOKEN: z
     .string({ error: "ADMIN_TOKEN is required (wrangler secret put ADMIN_TOKEN)" })
@@ -110,12 +117,14 @@ export const EdgeConfigSchema = EdgeVarsSchema.safeExtend({
     .refine((value) => bytes(value) >= 32, { message: "EDGE_SIGNING_KEY must be at least 32 bytes" }),
   CF_ACCESS_CLIENT_ID: z.string().optional(),
   CF_ACCESS_CLIENT_SECRET: z.string().optional(),
-}).refine((config) => Boolean(config.CF_ACCESS_CLIENT_ID) === Boolean(config.CF_ACCESS_CLIENT_SECRET), {
-  path: ["CF_ACCESS_CLIENT_SECRET"],
-  message: "CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET must be set together (or neither)",
-  // Checked even when other variables are wrong, so one answer names every problem.
-  when: () => true,
-});
+})
+  .refine((config) => Boolean(config.CF_ACCESS_CLIENT_ID) === Boolean(config.CF_ACCESS_CLIENT_SECRET), {
+    path: ["CF_ACCESS_CLIENT_SECRET"],
+    message: "CF_ACCESS_CLIENT_ID and CF_ACCESS_CLIENT_SECRET must be set together (or neither)",
+    // Checked even when other variables are wrong, so one answer names every problem.
+    when: () => true,
+  })
+  .refine(oneDurableObjectsSwitch, twoDurableObjectsSwitches);
 
 export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
 

@@ -1,4 +1,4 @@
-import { configProblems, EdgeVarsSchema } from "../../edge/src/config.ts";
+import { configProblems, DeployVarsSchema } from "../../edge/src/config.ts";
 import { flagDefaults } from "../../edge/src/flags/definitions.ts";
 import { defaultFlags, flagFindings } from "../../edge/src/flags/findings.ts";
 import { type Doc, isObject } from "./compose-files.ts";
@@ -66,7 +66,7 @@ function checkEnv(name: string, env: Doc, result: SectionResult): void {
 
   const vars = isObject(env.vars) ? env.vars : {};
   // The Worker's own schema: what would make it answer edge_misconfigured after the deploy.
-  const checked = EdgeVarsSchema.safeParse(
+  const checked = DeployVarsSchema.safeParse(
     Object.fromEntries(Object.entries(vars).map(([key, value]) => [key, String(value)])),
   );
   if (!checked.success) {
