@@ -1,5 +1,6 @@
 import { ProblemError } from "@chittyconnect/contract";
 import { z } from "zod";
+import { FeatureFlagsVarSchema, type FlagDefaults, flagDefaults } from "./flags/definitions.ts";
 
 /**
  * The edge's configuration (wrangler vars and secrets), validated once per environment object.
@@ -94,6 +95,27 @@ const booleanVar = (name: string) =>
     .optional()
     .transform((text) => text === "true");
 
+/** `FEATURE_FLAGS`: a JSON object of flag defaults (flags/definitions.ts); absent → every flag on. */
+const featureFlagsVar = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    if (text === undefined || text.trim() === "") return {};
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "FEATURE_FLAGS must be a JSON object" });
+      return z.NEVER;
+    }
+    const parsed = FeatureFlagsVarSchema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ code: "custom", message: `FEATURE_FLAGS.${issue.path.join(".")}: ${issue.message}` });
+    }
+    return z.NEVER;
+  });
+
 const EdgeVarsObject = z.object({
   ORIGIN_URL: z.url({
     protocol: /^https?$/,
@@ -159,6 +181,11 @@ const EdgeVarsObject = z.object({
     }),
   CORS_ORIGINS: corsOrigins,
   PLATFORM_BENCH_BARE_ROUTE: booleanVar("PLATFORM_BENCH_BARE_ROUTE"),
+  FEATURE_FLAGS: featureFlagsVar,
+  /** The older switch for the `durableObjects` flag's default; see flags/definitions.ts. */
+  ENABLE_DURABLE_OBJECTS: z
+    .enum(["true", "false"], { error: "ENABLE_DURABLE_OBJECTS must be true or false" })
+    .optional(),
 });
 
 type EdgeVars = z.infer<typeof EdgeVarsObject>;
@@ -207,6 +234,19 @@ const whenDevelopmentOnlyNamesParsed = {
 /** What wrangler.jsonc's `vars` hold; check:deploy validates each deploy environment with it. */
 export const EdgeVarsSchema = EdgeVarsObject.superRefine(developmentOnly, whenDevelopmentOnlyNamesParsed);
 
+/** One source for the durableObjects default: FEATURE_FLAGS or ENABLE_DURABLE_OBJECTS, not both. */
+const oneDurableObjectsSwitch = (vars: Pick<EdgeVars, "ENABLE_DURABLE_OBJECTS" | "FEATURE_FLAGS">) =>
+  !(vars.ENABLE_DURABLE_OBJECTS !== undefined && vars.FEATURE_FLAGS?.durableObjects);
+const twoDurableObjectsSwitches = {
+  path: ["FEATURE_FLAGS"],
+  message:
+    "FEATURE_FLAGS.durableObjects and ENABLE_DURABLE_OBJECTS both set the durableObjects flag; keep one (remove ENABLE_DURABLE_OBJECTS)",
+  when: () => true,
+};
+
+/** The vars with the rules that span several of them, as check:deploy applies them. */
+export const DeployVarsSchema = EdgeVarsSchema.refine(oneDurableObjectsSwitch, twoDurableObjectsSwitches);
+
 export const EdgeConfigSchema = EdgeVarsObject.extend({
   // The floor everywhere; auth/admin-policy.ts asks for more outside development.
   ADMIN_TOKEN: z
@@ -224,9 +264,15 @@ export const EdgeConfigSchema = EdgeVarsObject.extend({
     // Checked even when other variables are wrong, so one answer names every problem.
     when: () => true,
   })
-  .superRefine(developmentOnly, whenDevelopmentOnlyNamesParsed);
+  .superRefine(developmentOnly, whenDevelopmentOnlyNamesParsed)
+  .refine(oneDurableObjectsSwitch, twoDurableObjectsSwitches);
 
 export type EdgeConfig = z.infer<typeof EdgeConfigSchema>;
+
+/** The flags' defaults in this configuration (before any KV override). */
+export function configuredFlagDefaults(config: EdgeConfig): FlagDefaults {
+  return flagDefaults(config.FEATURE_FLAGS, config.ENABLE_DURABLE_OBJECTS);
+}
 
 /** One line per problem: `NAME: message`. Values never appear, only names. */
 export function configProblems(error: z.ZodError): string[] {

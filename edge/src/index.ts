@@ -10,8 +10,11 @@ import { documentRoutes, presignedRoutes } from "./documents/routes.ts";
 import { documentsScheduled } from "./documents/scheduled.ts";
 import type { AppEnv } from "./env.ts";
 import { notFound, onError } from "./errors.ts";
+import { flagAdminRoutes } from "./flags/routes.ts";
 import { BENCH_BARE_PREFIX, benchBareHandler } from "./platform/bench-route.ts";
+import { featureFlags } from "./platform/flags.ts";
 import type { RouteTable } from "./platform/method-not-allowed.ts";
+import { msgpack } from "./platform/msgpack.ts";
 import { clientRateLimit, ownerRateLimit } from "./platform/rate-limit.ts";
 import { platformStack } from "./platform/stack.ts";
 import { usageLedger } from "./platform/usage.ts";
@@ -32,6 +35,7 @@ const api = new Hono<AppEnv>()
   .use(bearerAuth)
   .use(usageLedger)
   .use(ownerRateLimit)
+  .use(featureFlags)
   .route("/credentials", credentialRoutes)
   .route("/documents", documentRoutes)
   .route("/usage", usageRoutes)
@@ -46,8 +50,10 @@ export const app = new Hono<AppEnv>()
     await next();
   })
   .use(clientRateLimit)
+  .use(msgpack)
   .route("/", healthRoutes)
   .route("/api/v1/admin", adminRoutes)
+  .route("/api/v1/admin", flagAdminRoutes)
   .route("/api/v1/sessions/ws", sessionSocketRoutes)
   .use("/api/v1/documents/*", presignedCache)
   .route("/api/v1/documents/presigned", presignedRoutes)

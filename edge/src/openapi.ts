@@ -15,6 +15,7 @@ import {
   TokenListResponseSchema,
 } from "./auth/admin.ts";
 import { documentPaths } from "./documents/openapi.ts";
+import { flagPaths } from "./flags/openapi.ts";
 import { input, output, problems, queryParameters } from "./openapi-parts.ts";
 import { sessionPaths } from "./sessions/openapi.ts";
 import { HealthSchema, StatusReportSchema } from "./status/routes.ts";
@@ -79,6 +80,7 @@ export function openApiDocument(serverUrl: string): object {
       ...documentPaths(),
       ...sessionPaths(),
       ...usagePaths(),
+      ...flagPaths(),
       "/health": {
         get: {
           summary: "Liveness of the edge alone",

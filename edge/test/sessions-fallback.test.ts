@@ -112,7 +112,7 @@ describe("ENABLE_DURABLE_OBJECTS=false: the KV store", () => {
       503,
       "websockets_disabled",
     );
-    expect(socket.detail).toContain("ENABLE_DURABLE_OBJECTS");
+    expect(socket.detail).toContain("durableObjects");
     await expectProblem(await kv.send("POST", "/api/v1/sessions/ws-ticket"), 503, "websockets_disabled");
   });
 

@@ -1,4 +1,6 @@
-import { configProblems, EdgeVarsSchema } from "../../edge/src/config.ts";
+import { configProblems, DeployVarsSchema } from "../../edge/src/config.ts";
+import { flagDefaults } from "../../edge/src/flags/definitions.ts";
+import { defaultFlags, flagFindings } from "../../edge/src/flags/findings.ts";
 import { type Doc, isObject } from "./compose-files.ts";
 import { parseJsonc } from "./jsonc.ts";
 import { type SectionResult, section } from "./report.ts";
@@ -81,11 +83,17 @@ function checkEnv(name: string, env: Doc, result: SectionResult): void {
 
   const vars = isObject(env.vars) ? env.vars : {};
   // The Worker's own schema: what would make it answer edge_misconfigured after the deploy.
-  const checked = EdgeVarsSchema.safeParse(
+  const checked = DeployVarsSchema.safeParse(
     Object.fromEntries(Object.entries(vars).map(([key, value]) => [key, String(value)])),
   );
   if (!checked.success) {
     for (const problem of configProblems(checked.error)) result.errors.push(`${where}: vars.${problem}`);
+  } else {
+    // The flags section of the edge's own configuration report, on this env's defaults.
+    const defaults = flagDefaults(checked.data.FEATURE_FLAGS, checked.data.ENABLE_DURABLE_OBJECTS);
+    for (const warning of flagFindings(defaultFlags(defaults)).warnings) {
+      result.warnings.push(`${where}: vars.FEATURE_FLAGS ${warning}`);
+    }
   }
   const originUrl = vars.ORIGIN_URL;
   let url: URL | undefined;

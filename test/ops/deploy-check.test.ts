@@ -380,6 +380,21 @@ describe("checkWranglerText", () => {
       wrangler(', "vars": { "ORIGIN_URL": "https://origin.chitty.cc", "PLATFORM_BENCH_BARE_ROUTE": "true" }'),
       /staging: vars.PLATFORM_BENCH_BARE_ROUTE: PLATFORM_BENCH_BARE_ROUTE=true is allowed only with ENVIRONMENT=development/,
     ],
+    [
+      "FEATURE_FLAGS that is not the flags' shape",
+      wrangler(
+        ', "vars": { "ORIGIN_URL": "https://o.chitty.cc", "FEATURE_FLAGS": "{\\"msgpack\\":{\\"rolloutPercentage\\":150}}" }',
+      ),
+      /staging: vars.FEATURE_FLAGS: FEATURE_FLAGS.msgpack.rolloutPercentage/,
+    ],
+    [
+      "both switches of the durableObjects flag",
+      wrangler(
+        "",
+        ', "vars": { "ORIGIN_URL": "https://o.chitty.cc", "ENABLE_DURABLE_OBJECTS": "true", "FEATURE_FLAGS": "{\\"durableObjects\\":{\\"enabled\\":false}}" }',
+      ),
+      /production: vars.FEATURE_FLAGS: .*keep one/,
+    ],
     ["not JSONC", "{ nope", /does not parse/],
   ])("rejects %s", (_, text, expected) => {
     const { errors } = checkWranglerText(text);
@@ -387,6 +402,18 @@ describe("checkWranglerText", () => {
       errors.some((error) => expected.test(error)),
       errors.join("\n"),
     ).toBe(true);
+  });
+
+  it("warns about a flag the env's defaults turn on for nobody (the configuration report's flags findings)", () => {
+    const { errors, warnings } = checkWranglerText(
+      wrangler(
+        ', "vars": { "ORIGIN_URL": "https://o.chitty.cc", "FEATURE_FLAGS": "{\\"credentials\\":{\\"rolloutPercentage\\":0}}" }',
+      ),
+    );
+    expect(errors).toEqual([]);
+    expect(warnings).toEqual([
+      "env.staging: vars.FEATURE_FLAGS credentials: enabled at 0 % with no listed owner, so it is on for nobody",
+    ]);
   });
 
   it("warns about placeholder database ids and hostnames", () => {

@@ -1,8 +1,7 @@
 import type { EdgeBindings } from "../env.ts";
-import { sessionsConfig } from "./config.ts";
 import { readSnapshot, SNAPSHOT_PREFIX, type SnapshotMetadata } from "./kv-store.ts";
 import type { Snapshot } from "./schemas.ts";
-import { durableBackend } from "./store.ts";
+import { durableBackend, durableObjectsFor } from "./store.ts";
 
 /** KV key holding when the last complete backup run started (epoch ms). */
 export const LAST_BACKUP_KEY = "backups/sessions-last-run";
@@ -21,7 +20,6 @@ export async function backupSessions(
   now = Date.now(),
 ): Promise<{ backedUp: string[]; failed: number }> {
   const since = Number((await env.SESSIONS_KV.get(LAST_BACKUP_KEY)) ?? 0);
-  const { durableObjects } = sessionsConfig(env);
   const backedUp: string[] = [];
   let failed = 0;
   let cursor: string | undefined;
@@ -34,7 +32,7 @@ export async function backupSessions(
       if ((key.metadata?.updatedAt ?? now) <= since) continue;
       const owner = key.name.slice(SNAPSHOT_PREFIX.length);
       try {
-        const snapshot = await currentSnapshot(env, owner, durableObjects);
+        const snapshot = await currentSnapshot(env, owner, await durableObjectsFor(env, owner));
         if (!snapshot) continue;
         await env.SESSION_BACKUPS.put(backupKey(owner, now), JSON.stringify(snapshot), {
           httpMetadata: { contentType: "application/json" },

@@ -4,10 +4,10 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { bearerAuth, requireScope } from "../auth/bearer.ts";
 import type { AppEnv, EdgeBindings } from "../env.ts";
-import { sessionsConfig } from "./config.ts";
 import { type SessionStateDO, SOCKET_GRANT_HEADER, type SocketGrant } from "./durable-object.ts";
 import { unwrap } from "./result.ts";
 import { SocketQuerySchema } from "./schemas.ts";
+import { durableObjectsFor } from "./store.ts";
 import { newTicket, parseTicket } from "./tickets.ts";
 import { liveTokenIds } from "./token-liveness.ts";
 
@@ -20,7 +20,7 @@ function websocketsDisabled(): ProblemError {
     status: 503,
     code: "websockets_disabled",
     title: "Service unavailable",
-    detail: "WebSockets need Durable Objects, and ENABLE_DURABLE_OBJECTS is false.",
+    detail: "WebSockets need Durable Objects, and the durableObjects flag is off for this owner.",
   });
 }
 
@@ -35,8 +35,8 @@ function invalidTicket(): ProblemError {
 
 /** `POST /sessions/ws-ticket`: a single-use, 30-second ticket for browsers, which cannot send headers. */
 export async function issueTicket(c: Context<AppEnv>, sessionId: string | null) {
-  if (!sessionsConfig(c.env).durableObjects) throw websocketsDisabled();
   const { owner, tokenId } = c.get("auth");
+  if (!(await durableObjectsFor(c.env, owner))) throw websocketsDisabled();
   const { ticket, secret } = newTicket(owner);
   const { expiresAt } = unwrap(await stub(c.env, owner).issueTicket(owner, secret, tokenId));
   const url = new URL("/api/v1/sessions/ws", c.req.url);
@@ -46,8 +46,9 @@ export async function issueTicket(c: Context<AppEnv>, sessionId: string | null) 
   return { ticket, expiresAt, url: url.toString() };
 }
 
+/** After authentication: the flag is evaluated for the socket's owner. */
 const flagOn = createMiddleware<AppEnv>(async (c, next) => {
-  if (!sessionsConfig(c.env).durableObjects) throw websocketsDisabled();
+  if (!(await durableObjectsFor(c.env, c.get("auth").owner))) throw websocketsDisabled();
   await next();
 });
 
@@ -68,8 +69,8 @@ const ticketOrBearer = createMiddleware<AppEnv>(async (c, next) => {
 /** `GET /api/v1/sessions/ws`: the owner's events over a hibernatable WebSocket held by its object. */
 export const sessionSocketRoutes = new Hono<AppEnv>().get(
   "/",
-  flagOn,
   ticketOrBearer,
+  flagOn,
   requireScope("sessions:read"),
   async (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {

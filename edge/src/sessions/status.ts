@@ -1,18 +1,31 @@
 import { z } from "zod";
 import type { EdgeBindings } from "../env.ts";
-import { sessionsConfig } from "./config.ts";
+import type { FlagSetting } from "../flags/definitions.ts";
+import { FlagStore } from "../flags/store.ts";
 
 export const SessionsCheckSchema = z.object({
   ok: z.boolean(),
   binding: z.enum(["SESSIONS", "SESSIONS_KV"]),
-  mode: z.enum(["durable_objects", "kv_fallback"]),
+  /** per_owner: the durableObjects flag is on for some owners (rollout or allowedOwners) only. */
+  mode: z.enum(["durable_objects", "kv_fallback", "per_owner"]),
   latencyMs: z.number(),
 });
 export type SessionsCheck = z.infer<typeof SessionsCheckSchema>;
 
-/** The `sessions` entry of /api/v1/status: a round trip to a probe object, or to KV when the flag is off. */
+function sessionsMode(setting: FlagSetting): SessionsCheck["mode"] {
+  if (!setting.enabled || (setting.rolloutPercentage === 0 && setting.allowedOwners.length === 0)) {
+    return "kv_fallback";
+  }
+  return setting.rolloutPercentage >= 100 ? "durable_objects" : "per_owner";
+}
+
+/**
+ * The `sessions` entry of /api/v1/status: a round trip to a probe object, or to KV when the
+ * durableObjects flag is off for every owner.
+ */
 export async function checkSessions(env: EdgeBindings): Promise<SessionsCheck> {
-  const { durableObjects } = sessionsConfig(env);
+  const mode = sessionsMode((await FlagStore.fromEnv(env).effective("durableObjects")).setting);
+  const durableObjects = mode !== "kv_fallback";
   const started = performance.now();
   let ok = false;
   try {
@@ -28,7 +41,7 @@ export async function checkSessions(env: EdgeBindings): Promise<SessionsCheck> {
   return {
     ok,
     binding: durableObjects ? "SESSIONS" : "SESSIONS_KV",
-    mode: durableObjects ? "durable_objects" : "kv_fallback",
+    mode,
     latencyMs: Math.round(performance.now() - started),
   };
 }

@@ -1,6 +1,7 @@
 import { ProblemError } from "@chittyconnect/contract";
 import type { Context } from "hono";
 import type { AppEnv, EdgeBindings } from "../env.ts";
+import { FlagStore } from "../flags/store.ts";
 import type { SessionBackend } from "./backend.ts";
 import { sessionsConfig } from "./config.ts";
 import { kvSessionStore, readSnapshot, snapshotReader } from "./kv-store.ts";
@@ -18,12 +19,23 @@ export function durableBackend(env: EdgeBindings, owner: string): SessionBackend
   return env.SESSIONS.get(env.SESSIONS.idFromName(owner));
 }
 
-/** Where an owner's sessions live under the current `ENABLE_DURABLE_OBJECTS`. */
-export function sessionBackend(env: EdgeBindings, owner: string): SessionBackend {
-  const config = sessionsConfig(env);
-  return config.durableObjects
+/**
+ * Whether the owner's sessions live in its Durable Object: the `durableObjects` feature flag
+ * (default from `FEATURE_FLAGS` or `ENABLE_DURABLE_OBJECTS`, overridable per owner in KV). Off,
+ * they live in the KV store, with no WebSockets.
+ */
+export function durableObjectsFor(env: EdgeBindings, owner: string): Promise<boolean> {
+  return FlagStore.fromEnv(env).isOn("durableObjects", owner);
+}
+
+/**
+ * Where an owner's sessions live, given its `durableObjects` flag. Synchronous on purpose: an
+ * object stub is never the result of an async function, whose caller would probe it for `then`.
+ */
+export function sessionBackend(env: EdgeBindings, owner: string, durableObjects: boolean): SessionBackend {
+  return durableObjects
     ? durableBackend(env, owner)
-    : kvSessionStore(env.SESSIONS_KV, config.timeoutSeconds);
+    : kvSessionStore(env.SESSIONS_KV, sessionsConfig(env).timeoutSeconds);
 }
 
 function unavailable(): ProblemError {
@@ -54,7 +66,8 @@ export async function callStore<T>(
   owner = c.get("auth").owner,
 ): Promise<Result<T>> {
   try {
-    return await operation(sessionBackend(c.env, owner));
+    const durableObjects = await durableObjectsFor(c.env, owner);
+    return await operation(sessionBackend(c.env, owner, durableObjects));
   } catch (error) {
     logFailure(c, "sessions write failed", error);
     throw unavailable();
@@ -70,8 +83,7 @@ export async function readWithFallback<T>(
   operation: Operation<T>,
 ): Promise<{ value: T; headers: Record<string, string> }> {
   const owner = c.get("auth").owner;
-  const config = sessionsConfig(c.env);
-  if (!config.durableObjects) {
+  if (!(await durableObjectsFor(c.env, owner))) {
     return { value: unwrap(await callStore(c, operation)), headers: {} };
   }
   let result: Result<T>;
@@ -81,7 +93,7 @@ export async function readWithFallback<T>(
     logFailure(c, "sessions object unreachable; reading the KV snapshot", error);
     const snapshot = await readSnapshot(c.env.SESSIONS_KV, owner).catch(() => undefined);
     if (!snapshot) throw unavailable();
-    const value = unwrap(await operation(snapshotReader(snapshot, config.timeoutSeconds)));
+    const value = unwrap(await operation(snapshotReader(snapshot, sessionsConfig(c.env).timeoutSeconds)));
     return {
       value,
       headers: { [FALLBACK_HEADER]: "kv-snapshot", [SNAPSHOT_AT_HEADER]: snapshot.exportedAt },

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { documentConfig } from "../documents/config.ts";
 import { QuotaLedger } from "../documents/quota.ts";
 import type { EdgeBindings } from "../env.ts";
-import { sessionBackend } from "../sessions/store.ts";
+import { durableObjectsFor, sessionBackend } from "../sessions/store.ts";
 import type { UsageRow } from "./ledger.ts";
 import { utcDay } from "./ledger.ts";
 import {
@@ -83,10 +83,10 @@ export function buckets(rows: readonly UsageRow[]): { days: UsageBucket[]; total
 const SESSION_PAGE = 200;
 
 async function activeSessions(env: EdgeBindings, owner: string): Promise<number | null> {
-  const backend = sessionBackend(env, owner);
   let count = 0;
   let cursor: string | undefined;
   try {
+    const backend = sessionBackend(env, owner, await durableObjectsFor(env, owner));
     do {
       const page = await backend.listSessions(owner, { limit: SESSION_PAGE, status: "active", cursor });
       if (!page.ok) return null;
