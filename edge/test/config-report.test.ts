@@ -42,8 +42,13 @@ describe("GET /api/v1/admin/config/validate", () => {
       "sessions",
       "documents",
       "flags",
+      "rateLimits",
+      "cors",
     ]);
     expect(report.totals.invalid).toBe(0);
+    expect(section(report, "rateLimits")).toMatchObject({ status: "Valid" });
+    expect(section(report, "rateLimits")?.details.join(" ")).toContain("credentials 100");
+    expect(section(report, "cors")).toMatchObject({ status: "Valid" });
     expect(section(report, "core")?.status).toBe("Valid");
     // The test ADMIN_TOKEN has 16 bytes: enough in development only, which the report says.
     expect(section(report, "auth")).toMatchObject({ status: "Warning" });
@@ -93,6 +98,8 @@ describe("GET /api/v1/admin/config/validate", () => {
     });
     expect(section(report, "origin")?.status).toBe("Warning");
     expect(section(report, "documents")).toMatchObject({ status: "Warning", kvOverride: false });
+    // The test CORS_ORIGINS lists http://localhost:3000: fine in development, not in a deployment.
+    expect(section(report, "cors")?.details.join(" ")).toContain("http://localhost:3000 is not https");
     expect(section(report, "auth")?.status).toBe("Valid");
     expectTotalsAddUp(report);
   });
@@ -107,6 +114,7 @@ describe("GET /api/v1/admin/config/validate", () => {
     expect(section(report, "core")?.details.join(" ")).toContain("ORIGIN_URL");
     expect(section(report, "auth")?.status).toBe("Invalid");
     expect(section(report, "flags")?.status).toBe("Invalid");
+    expect(section(report, "rateLimits")?.status).toBe("Invalid");
     expectTotalsAddUp(report);
   });
 

@@ -245,11 +245,69 @@ const flags: ConfigSectionCheck = {
   },
 };
 
+/** The exact per-owner limits (platform/rate-limit.ts) and the object that keeps them. */
+const rateLimits: ConfigSectionCheck = {
+  name: "rateLimits",
+  check({ env }) {
+    const findings = new Findings();
+    findings.errors.push(...missingBindings(env, [["RATE_LIMITER", "idFromName", "Durable Object"]]));
+    const parsed = EdgeConfigSchema.safeParse(env);
+    if (!parsed.success) {
+      findings.errors.push("the limits cannot be read without a valid core configuration");
+      return findings.report("rateLimits");
+    }
+    const config = parsed.data;
+    findings.facts.push(
+      `per minute: credentials ${config.RATE_LIMIT_CREDENTIALS_PER_MINUTE}, sessions ${config.RATE_LIMIT_SESSIONS_PER_MINUTE}, ` +
+        `documents ${config.RATE_LIMIT_DOCUMENTS_PER_MINUTE}, admin ${config.RATE_LIMIT_ADMIN_PER_MINUTE}, other ${config.RATE_LIMIT_OTHER_PER_MINUTE}`,
+    );
+    if (config.RATE_LIMIT_EXEMPT_OWNERS.length > 0) {
+      findings.warnings.push(
+        `${config.RATE_LIMIT_EXEMPT_OWNERS.length} owner(s) exempt from the rate limits`,
+      );
+    }
+    return findings.report("rateLimits");
+  },
+};
+
+/** Which browser origins may call the API (platform/cors.ts). */
+const cors: ConfigSectionCheck = {
+  name: "cors",
+  check({ env }) {
+    const findings = new Findings();
+    const parsed = EdgeConfigSchema.safeParse(env);
+    if (!parsed.success) {
+      findings.errors.push("the CORS origins cannot be read without a valid core configuration");
+      return findings.report("cors");
+    }
+    const origins = parsed.data.CORS_ORIGINS;
+    if (origins.includes("*")) findings.warnings.push("CORS_ORIGINS is *: any origin, without credentials");
+    else if (origins.length === 0)
+      findings.facts.push("no browser origin is allowed (CORS_ORIGINS is empty)");
+    else findings.facts.push(`${origins.length} browser origin(s) allowed`);
+    for (const origin of origins) {
+      if (origin.startsWith("http:") && parsed.data.ENVIRONMENT !== "development") {
+        findings.warnings.push(`${origin} is not https`);
+      }
+    }
+    return findings.report("cors");
+  },
+};
+
 /**
- * The sections, in report order. Other parts of the edge add theirs here (one entry each, e.g.
- * rate limits or CORS): a name and a check over the same context.
+ * The sections, in report order. A new part of the edge adds its own here (one entry: a name and a
+ * check over the same context).
  */
-export const CONFIG_SECTIONS: ConfigSectionCheck[] = [core, auth, origin, sessions, documents, flags];
+export const CONFIG_SECTIONS: ConfigSectionCheck[] = [
+  core,
+  auth,
+  origin,
+  sessions,
+  documents,
+  flags,
+  rateLimits,
+  cors,
+];
 
 export async function configReport(
   env: EdgeBindings,
