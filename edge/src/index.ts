@@ -1,15 +1,16 @@
-import { Hono } from "hono";
 import { anchorRoutes } from "./audit/anchors.ts";
 import { adminRoutes } from "./auth/admin.ts";
 import { bearerAuth } from "./auth/bearer.ts";
 import { edgeConfig } from "./config.ts";
 import { credentialRoutes } from "./credentials/routes.ts";
+import { docsRoutes } from "./docs/routes.ts";
 import { documentCors } from "./documents/cors.ts";
 import { documentQueue } from "./documents/indexer.ts";
 import { documentRoutes, presignedRoutes } from "./documents/routes.ts";
 import { documentsScheduled } from "./documents/scheduled.ts";
-import type { AppEnv } from "./env.ts";
 import { notFound, onError } from "./errors.ts";
+import { serveOpenApiDocument } from "./openapi.ts";
+import { openApiApp } from "./openapi-parts.ts";
 import { requestId } from "./request-id.ts";
 import { sessionRoutes } from "./sessions/routes.ts";
 import { backupSessions } from "./sessions/scheduled.ts";
@@ -21,22 +22,31 @@ const SESSION_BACKUP_CRON = "17 3 * * *";
 
 export { SessionStateDO } from "./sessions/durable-object.ts";
 
-const api = new Hono<AppEnv>()
+// Mounted with `.route()` on OpenAPIHono apps, each sub-app's route definitions join the served
+// OpenAPI document (the chain's static type is Hono after `.use()`, the object stays an OpenAPIHono).
+const api = openApiApp();
+api
   .use(bearerAuth)
   .route("/credentials", credentialRoutes)
   .route("/documents", documentRoutes)
   .route("/", sessionRoutes);
 
-export const app = new Hono<AppEnv>()
+export const app = openApiApp();
+app
   .use(requestId)
   // Every route, /health included: a misconfigured edge says so at its first request.
   .use(async (c, next) => {
     edgeConfig(c.env);
     await next();
-  })
+  });
+// Before the bearer-guarded /api/v1 sub-app: the document is public. It is generated at its first
+// request, from every route mounted below as well.
+serveOpenApiDocument(app);
+app
   .route("/", healthRoutes)
+  .route("/docs", docsRoutes)
   .route("/api/v1/admin", adminRoutes)
-  .route("/api/v1/sessions/ws", sessionSocketRoutes)
+  .route("/api/v1/sessions", sessionSocketRoutes)
   .use("/api/v1/documents/*", documentCors)
   .use("/api/v1/documents", documentCors)
   .route("/api/v1/documents/presigned", presignedRoutes)
