@@ -47,13 +47,30 @@ export const openApiApp = () => new OpenAPIHono<AppEnv>({ defaultHook: problemHo
 
 // JSON Schema 2020-12 is OpenAPI 3.1's dialect. Request bodies are described as clients send them
 // (before transforms), responses as produced. `$schema` belongs to standalone schemas only.
+const TARGET = { target: "draft-2020-12", unrepresentable: "any" } as const;
+
+/**
+ * z.json() is recursive, so zod writes it as a local `$defs` entry whose `#/$defs/…` reference means
+ * nothing once the schema sits inside the OpenAPI document: every such entry becomes this one component.
+ */
+const JSON_VALUE_REF = "#/components/schemas/JsonValue";
+const { $schema: _, ...jsonValue } = z.toJSONSchema(z.json(), TARGET);
+const JSON_VALUE_SHAPE = JSON.stringify(jsonValue);
+export const JSON_VALUE_SCHEMA: JsonSchema = JSON.parse(
+  JSON_VALUE_SHAPE.replaceAll('"#"', JSON.stringify(JSON_VALUE_REF)),
+);
+
 function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
-    io,
-    target: "draft-2020-12",
-    unrepresentable: "any",
-  });
-  return rest;
+  const { $schema: _, $defs, ...rest } = z.toJSONSchema(schema, { io, ...TARGET });
+  let text = JSON.stringify(rest);
+  for (const [name, definition] of Object.entries($defs ?? {})) {
+    const ref = JSON.stringify(`#/$defs/${name}`);
+    if (JSON.stringify(definition).replaceAll(ref, '"#"') !== JSON_VALUE_SHAPE) {
+      throw new Error(`the recursive schema ${name} needs a component of its own`);
+    }
+    text = text.replaceAll(ref, JSON.stringify(JSON_VALUE_REF));
+  }
+  return JSON.parse(text);
 }
 export const input = (schema: z.ZodType): JsonSchema => jsonSchema(schema, "input");
 export const output = (schema: z.ZodType): JsonSchema => jsonSchema(schema, "output");

@@ -1,7 +1,7 @@
 import { Headers, ProblemSchema } from "@chittyconnect/contract";
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "./env.ts";
-import { type JsonSchema, output, PUBLIC } from "./openapi-parts.ts";
+import { JSON_VALUE_SCHEMA, type JsonSchema, output, PUBLIC } from "./openapi-parts.ts";
 
 const INFO = {
   title: "ChittyConnect edge API",
@@ -48,6 +48,7 @@ export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>): void {
       "Origin → edge only: the request signed with the shared `EDGE_SIGNING_KEY` (see `contract/`).",
   });
   registry.registerComponent("schemas", "Problem", output(ProblemSchema));
+  registry.registerComponent("schemas", "JsonValue", JSON_VALUE_SCHEMA);
   app.openapi(documentRoute, (c) => c.json(openApiDocument(app, new URL(c.req.url).origin), 200));
 }
 

@@ -13,7 +13,12 @@ describe("/docs", () => {
     expect(csp).not.toContain("unsafe");
     const html = await response.text();
     const loaded = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
-    expect(loaded.sort()).toEqual(["/docs/docs.js", "/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"]);
+    expect(loaded.sort()).toEqual([
+      "/docs/docs.js",
+      "/docs/favicon-32x32.png",
+      "/docs/swagger-ui-bundle.js",
+      "/docs/swagger-ui.css",
+    ]);
     expect(html).not.toMatch(/<script>|<style|style="/);
   });
 
@@ -21,6 +26,7 @@ describe("/docs", () => {
     ["/docs/swagger-ui-bundle.js", "text/javascript; charset=utf-8", "SwaggerUIBundle"],
     ["/docs/swagger-ui.css", "text/css; charset=utf-8", ".swagger-ui"],
     ["/docs/docs.js", "text/javascript; charset=utf-8", "/api/v1/openapi.json"],
+    ["/docs/favicon-32x32.png", "image/png", "PNG"],
   ])("serves %s from swagger-ui-dist or its own code", async (path, type, marker) => {
     const response = await call(path);
     expect(response.status).toBe(200);

@@ -25,6 +25,7 @@ const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ChittyConnect edge API</title>
+<link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
 <link rel="stylesheet" href="/docs/swagger-ui.css">
 </head>
 <body>
@@ -49,11 +50,12 @@ window.ui = SwaggerUIBundle({
 });
 `;
 
-/** The files the page loads: two from the swagger-ui-dist package (the DOCS_ASSETS binding), one of ours. */
+/** The files the page loads: from the swagger-ui-dist package (the DOCS_ASSETS binding), and ours. */
 const ASSETS = {
   "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
   "swagger-ui.css": "text/css; charset=utf-8",
   "docs.js": "text/javascript; charset=utf-8",
+  "favicon-32x32.png": "image/png",
 } as const;
 type AssetName = keyof typeof ASSETS;
 
@@ -65,7 +67,7 @@ const headers = (contentType: string) => ({
   "cache-control": "public, max-age=3600",
 });
 
-const TEXT = (type: string): Record<string, { schema: JsonSchema }> => ({
+const fileOf = (type: string): Record<string, { schema: JsonSchema }> => ({
   [type]: { schema: { type: "string" } },
 });
 
@@ -75,7 +77,7 @@ const page = createRoute({
   tags: ["operations"],
   summary: "This API reference, browsable (Swagger UI served by the edge itself)",
   security: PUBLIC,
-  responses: { 200: { description: "The page", content: TEXT("text/html") } },
+  responses: { 200: { description: "The page", content: fileOf("text/html") } },
 });
 
 const asset = createRoute({
@@ -86,7 +88,10 @@ const asset = createRoute({
   security: PUBLIC,
   request: { params: z.object({ asset: z.enum(Object.keys(ASSETS) as [AssetName, ...AssetName[]]) }) },
   responses: {
-    200: { description: "The file", content: { ...TEXT("text/javascript"), ...TEXT("text/css") } },
+    200: {
+      description: "The file",
+      content: { ...fileOf("text/javascript"), ...fileOf("text/css"), ...fileOf("image/png") },
+    },
     404: { description: "No such file" },
   },
 });
