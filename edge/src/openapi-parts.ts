@@ -1,5 +1,5 @@
 import { validationProblem } from "@chittyconnect/contract";
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { requireScope } from "./auth/bearer.ts";
@@ -41,6 +41,12 @@ export function notFoundHook(problem: () => Error, titles: Partial<Record<Valida
     return undefined;
   };
 }
+
+/** `createRoute` with the tag that groups a capability's operations in the document and at /docs. */
+export const taggedRoute =
+  (tag: string) =>
+  <R extends Omit<RouteConfig, "tags">>(route: R) =>
+    createRoute({ tags: [tag], ...route });
 
 /** A sub-app whose routes join the OpenAPI document when it is mounted with `.route()`. */
 export const openApiApp = () => new OpenAPIHono<AppEnv>({ defaultHook: problemHook() });
@@ -94,6 +100,15 @@ export const reply = (description: string, schema?: z.ZodType) => ({
 /** An answer whose body is bytes of any type. */
 const BYTES: JsonSchema = { type: "string", contentMediaType: "application/octet-stream" };
 export const binaryReply = (description: string) => ({ description, content: { "*/*": { schema: BYTES } } });
+
+/**
+ * A request body of raw bytes, read as a stream by the handler: a plain JSON Schema again, so the
+ * router never buffers it.
+ */
+export const binaryBody = (mediaType = "*/*") => ({
+  required: true,
+  content: { [mediaType]: { schema: BYTES } },
+});
 
 const PROBLEM_REF = { $ref: "#/components/schemas/Problem" };
 

@@ -1,11 +1,10 @@
 import { ProblemError } from "@chittyconnect/contract";
-import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
 import { requireScope } from "../auth/bearer.ts";
 import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
-import { type JsonSchema, jsonBody, openApiApp, problems, reply, scoped } from "../openapi-parts.ts";
+import { binaryBody, jsonBody, openApiApp, problems, reply, scoped, taggedRoute } from "../openapi-parts.ts";
 import { versionKey } from "./keys.ts";
 import {
   DocumentSchema,
@@ -106,15 +105,14 @@ async function listParts(service: DocumentService, row: UploadRow) {
 
 /** Every route here needs documents:write; the sub-app's guard enforces it, `security` documents it. */
 const { security } = scoped("documents:write");
-const op = <R extends Omit<RouteConfig, "tags" | "security">>(route: R) =>
-  createRoute({ tags: ["documents"], security, ...route });
+const op = taggedRoute("documents");
 // Checked by ownUpload (a malformed id is the same 404 as an unknown one) and, for n, by the handler.
 const UploadParams = z.object({ uploadId: z.string() });
-const PART_BYTES: JsonSchema = { type: "string", contentMediaType: "application/octet-stream" };
 
 const start = op({
   method: "post",
   path: "/",
+  security,
   summary: "Start a multipart upload (reserves the whole size)",
   request: { body: jsonBody(MultipartCreateSchema) },
   responses: {
@@ -125,6 +123,7 @@ const start = op({
 const status = op({
   method: "get",
   path: "/{uploadId}",
+  security,
   summary: "The upload's received parts (to resume)",
   request: { params: UploadParams },
   responses: { 200: reply("Parts", MultipartPartsSchema), ...problems(401, 403, 404) },
@@ -132,10 +131,11 @@ const status = op({
 const putPart = op({
   method: "put",
   path: "/{uploadId}/parts/{n}",
+  security,
   summary: "Upload part n (exactly partSize bytes, the last one the remainder), streamed",
   request: {
     params: UploadParams.extend({ n: z.string().meta({ description: "1 to partCount" }) }),
-    body: { required: true, content: { "application/octet-stream": { schema: PART_BYTES } } },
+    body: binaryBody("application/octet-stream"),
   },
   responses: {
     200: reply(
@@ -148,6 +148,7 @@ const putPart = op({
 const complete = op({
   method: "post",
   path: "/{uploadId}/complete",
+  security,
   summary: "Finish the upload",
   request: { params: UploadParams },
   responses: { 201: reply("The stored document", DocumentSchema), ...problems(401, 403, 404, 409) },
@@ -155,6 +156,7 @@ const complete = op({
 const abort = op({
   method: "delete",
   path: "/{uploadId}",
+  security,
   summary: "Abort the upload",
   request: { params: UploadParams },
   responses: { 204: reply("Aborted"), ...problems(401, 403, 404) },

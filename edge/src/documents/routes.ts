@@ -4,12 +4,12 @@ import {
   unsupportedMediaType,
   validationProblem,
 } from "@chittyconnect/contract";
-import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
 import {
+  binaryBody,
   binaryReply,
   headerParameter,
   input,
@@ -21,6 +21,7 @@ import {
   problems,
   reply,
   scoped,
+  taggedRoute,
 } from "../openapi-parts.ts";
 import { FORM_HEAD_LIMIT, formBoundary, readFormHead } from "./form.ts";
 import { etagFor, etagListMatches } from "./http-range.ts";
@@ -120,10 +121,7 @@ async function deleteLogged(
 }
 
 /** The parts every documents operation shares; `tags` group them in the document and at /docs. */
-const op = <R extends Omit<RouteConfig, "tags">>(route: R) => createRoute({ tags: ["documents"], ...route });
-const binary: { schema: JsonSchema } = {
-  schema: { type: "string", contentMediaType: "application/octet-stream" },
-};
+const op = taggedRoute("documents");
 const POSITIVE_INTEGER: JsonSchema = { type: "integer", minimum: 1 };
 const ifMatch = (description: string) => headerParameter("If-Match", description);
 
@@ -236,7 +234,7 @@ const replaceContent = op({
   summary: "Replace the content as a new version (If-Match required), streamed",
   ...write,
   parameters: [ifMatch("Required: the current version's ETag; a stale one is a 412, none a 428")],
-  request: { params: IdParams, body: { required: true, content: { "*/*": binary } } },
+  request: { params: IdParams, body: binaryBody() },
   responses: {
     200: reply("The document", DocumentSchema),
     ...problems(401, 403, 404, 411, 412, 413, 415, 428, 503, 507),

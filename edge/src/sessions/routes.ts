@@ -1,4 +1,3 @@
-import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import { z } from "zod";
 import { readJsonBody } from "../json-body.ts";
 import {
@@ -9,6 +8,7 @@ import {
   problems,
   reply,
   scoped,
+  taggedRoute,
 } from "../openapi-parts.ts";
 import { LIMITS } from "./limits.ts";
 import type { Page } from "./owner-sessions.ts";
@@ -62,8 +62,7 @@ const ContextParams = z.object({ key: ContextKeySchema });
 const sessionHook = problemHook({ param: "Invalid session id" });
 const contextHook = problemHook({ param: "Invalid context key" });
 
-/** The parts every sessions operation shares; `tags` group them in the document and at /docs. */
-const op = <R extends Omit<RouteConfig, "tags">>(route: R) => createRoute({ tags: ["sessions"], ...route });
+const op = taggedRoute("sessions");
 
 const createSession = op({
   method: "post",
