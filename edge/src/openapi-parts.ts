@@ -6,10 +6,11 @@ import { requireScope } from "./auth/bearer.ts";
 import type { Scope } from "./auth/scopes.ts";
 import type { AppEnv } from "./env.ts";
 
-/**
+/*
  * Pieces every route file describes its routes with: each route is declared once with `createRoute`
  * and registered with `.openapi(route, handler)`, so the served OpenAPI document cannot miss one.
  */
+
 export type JsonSchema = Record<string, unknown>;
 
 type ValidationTarget = "query" | "param" | "header" | "json" | "form" | "cookie";
@@ -33,12 +34,10 @@ export function problemHook(titles: Partial<Record<ValidationTarget, string>> = 
 
 /** A hook for a route whose declared parameters, when wrong, mean "no such thing" rather than 400. */
 export function notFoundHook(problem: () => Error, titles: Partial<Record<ValidationTarget, string>> = {}) {
+  const otherwise = problemHook(titles);
   return <T>(result: ValidationResult<T>): undefined => {
-    if (!result.success) {
-      if (result.target === "param") throw problem();
-      throw validationProblem(result.error, titles[result.target] ?? TITLES[result.target]);
-    }
-    return undefined;
+    if (!result.success && result.target === "param") throw problem();
+    return otherwise(result);
   };
 }
 
@@ -85,10 +84,16 @@ export const output = (schema: z.ZodType): JsonSchema => jsonSchema(schema, "out
  * A JSON request body of this shape, for the document only: the handler reads it with
  * `readJsonBody`, which checks type, size and syntax before the shape (415, 413, 400 in that order).
  * A plain JSON Schema (not a zod schema) is what keeps @hono/zod-openapi from buffering it first.
+ * An example is parsed by the schema here, so a stale one fails at start-up, not in a reader's hands.
  */
-export const jsonBody = (schema: z.ZodType, required = true) => ({
-  required,
-  content: { "application/json": { schema: input(schema) } },
+export const jsonBody = (schema: z.ZodType, options: { required?: boolean; example?: unknown } = {}) => ({
+  required: options.required ?? true,
+  content: {
+    "application/json": {
+      schema: input(schema),
+      ...(options.example === undefined ? {} : { example: schema.parse(options.example) }),
+    },
+  },
 });
 
 /** A success answer, with a JSON body of this shape when it has one. */

@@ -143,7 +143,16 @@ const mint = createRoute({
   tags: ["admin"],
   summary: "Mint an API token (admin token required)",
   security: ADMIN,
-  request: { body: jsonBody(MintTokenRequestSchema) },
+  request: {
+    body: jsonBody(MintTokenRequestSchema, {
+      example: {
+        owner: "01-C-DEV-0001-P-2601-A-1",
+        scopes: ["credentials:provision"],
+        services: ["chittyid"],
+        label: "nightly export",
+      },
+    }),
+  },
   responses: {
     201: reply("The token, shown once", MintTokenResponseSchema),
     ...problems(400, 401, 413, 415, 500),

@@ -26,6 +26,12 @@ const idempotencyKey = headerParameter(
   input(IdempotencyKeySchema),
 );
 
+const EXAMPLE = {
+  service: "chittyid",
+  credentialPath: "services/chittyid/service_token",
+  purpose: "nightly export",
+};
+
 function credentialRoute(path: string, scope: Scope, request: z.ZodType, summary: string) {
   return createRoute({
     method: "post",
@@ -34,7 +40,7 @@ function credentialRoute(path: string, scope: Scope, request: z.ZodType, summary
     summary,
     ...scoped(scope),
     parameters: [idempotencyKey],
-    request: { body: jsonBody(request) },
+    request: { body: jsonBody(request, { example: EXAMPLE }) },
     responses: {
       200: reply("The credential and its lease", CredentialResponseSchema),
       ...problems(400, 401, 403, 404, 409, 413, 415, 422, 502, 503, 504),

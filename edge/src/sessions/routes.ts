@@ -69,7 +69,9 @@ const createSession = op({
   path: "/sessions",
   summary: "Create a session (id chosen by the client or generated; an existing id is a 409)",
   ...write,
-  request: { body: jsonBody(CreateSessionRequestSchema) },
+  request: {
+    body: jsonBody(CreateSessionRequestSchema, { example: { id: "support-42", title: "Support chat" } }),
+  },
   responses: { 201: reply("The session", SessionSchema), ...problems(400, 401, 403, 409, 413, 415, 503) },
 });
 const listSessions = op({
@@ -109,7 +111,7 @@ const wsTicket = op({
   path: "/sessions/ws-ticket",
   summary: "A single-use ticket, valid 30 s, for opening the WebSocket without headers",
   ...read,
-  request: { body: jsonBody(TicketRequestSchema, false) },
+  request: { body: jsonBody(TicketRequestSchema, { required: false }) },
   responses: {
     201: reply("The ticket and the URL to open", TicketResponseSchema),
     ...problems(400, 401, 403, 409, 415, 503),
