@@ -1,16 +1,17 @@
-import { Hono } from "hono";
 import { anchorRoutes } from "./audit/anchors.ts";
 import { adminRoutes } from "./auth/admin.ts";
 import { bearerAuth } from "./auth/bearer.ts";
 import { edgeConfig } from "./config.ts";
 import { credentialRoutes } from "./credentials/routes.ts";
+import { docsRoutes } from "./docs/routes.ts";
 import { documentQueue } from "./documents/indexer.ts";
 import { presignedCache } from "./documents/presigned-cache.ts";
 import { documentRoutes, presignedRoutes } from "./documents/routes.ts";
 import { documentsScheduled } from "./documents/scheduled.ts";
-import type { AppEnv } from "./env.ts";
 import { notFound, onError } from "./errors.ts";
 import { flagAdminRoutes } from "./flags/routes.ts";
+import { serveOpenApiDocument } from "./openapi.ts";
+import { openApiApp } from "./openapi-parts.ts";
 import { BENCH_BARE_PREFIX, benchBareHandler } from "./platform/bench-route.ts";
 import { featureFlags } from "./platform/flags.ts";
 import type { RouteTable } from "./platform/method-not-allowed.ts";
@@ -31,7 +32,10 @@ const SESSION_BACKUP_CRON = "17 3 * * *";
 export { RateLimiterDO } from "./platform/rate-limiter-do.ts";
 export { SessionStateDO } from "./sessions/durable-object.ts";
 
-const api = new Hono<AppEnv>()
+// Mounted with `.route()` on OpenAPIHono apps, each sub-app's route definitions join the served
+// OpenAPI document (the chain's static type is Hono after `.use()`, the object stays an OpenAPIHono).
+const api = openApiApp();
+api
   .use(bearerAuth)
   .use(usageLedger)
   .use(ownerRateLimit)
@@ -41,7 +45,8 @@ const api = new Hono<AppEnv>()
   .route("/usage", usageRoutes)
   .route("/", sessionRoutes);
 
-export const app = new Hono<AppEnv>()
+export const app = openApiApp();
+app
   .use(requestId)
   .use(...platformStack((): RouteTable => app))
   // Every route, /health included: a misconfigured edge says so at its first request.
@@ -50,11 +55,16 @@ export const app = new Hono<AppEnv>()
     await next();
   })
   .use(clientRateLimit)
-  .use(msgpack)
+  .use(msgpack);
+// Before the bearer-guarded /api/v1 sub-app: the document is public. It is generated at its first
+// request, from every route mounted below as well.
+serveOpenApiDocument(app);
+app
   .route("/", healthRoutes)
+  .route("/docs", docsRoutes)
   .route("/api/v1/admin", adminRoutes)
   .route("/api/v1/admin", flagAdminRoutes)
-  .route("/api/v1/sessions/ws", sessionSocketRoutes)
+  .route("/api/v1/sessions", sessionSocketRoutes)
   .use("/api/v1/documents/*", presignedCache)
   .route("/api/v1/documents/presigned", presignedRoutes)
   .route("/api/v1/internal", anchorRoutes)

@@ -1,180 +1,61 @@
-import {
-  AuditListResponseSchema,
-  AuditQuerySchema,
-  CredentialResponseSchema,
-  IdempotencyKeySchema,
-  ProblemSchema,
-  ProvisionRequestSchema,
-  RotateRequestSchema,
-} from "@chittyconnect/contract";
-import { AnchorReportSchema, AnchorSchema } from "./audit/anchors.ts";
-import {
-  ListTokensQuerySchema,
-  MintTokenRequestSchema,
-  MintTokenResponseSchema,
-  TokenListResponseSchema,
-} from "./auth/admin.ts";
-import { documentPaths } from "./documents/openapi.ts";
-import { flagPaths } from "./flags/openapi.ts";
-import { input, output, problems, queryParameters } from "./openapi-parts.ts";
-import { sessionPaths } from "./sessions/openapi.ts";
-import { HealthSchema, StatusReportSchema } from "./status/routes.ts";
-import { usagePaths } from "./usage/openapi.ts";
+import { Headers, ProblemSchema } from "@chittyconnect/contract";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "./env.ts";
+import { JSON_VALUE_SCHEMA, type JsonSchema, output, PUBLIC } from "./openapi-parts.ts";
 
-const json = (ref: string) => ({ "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } });
-
-const idempotencyKeyHeader = {
-  name: "Idempotency-Key",
-  in: "header",
-  required: false,
+const INFO = {
+  title: "ChittyConnect edge API",
+  version: "1.0.0",
   description:
-    "Names this request for 24 h: a retry with the same key and body answers with the first result's " +
-    "version (the value read again, never rotated twice); another body → 422; while the first runs → 409. " +
-    "May be sent in double quotes.",
-  schema: input(IdempotencyKeySchema),
+    "Sessions, documents and 1Password credentials behind one API. Errors are RFC 9457 " +
+    "`application/problem+json` with a stable `code` and the `requestId`. A browsable reference is at `/docs`.",
 };
 
-function credentialOperation(scope: string, request: string, summary: string) {
-  return {
-    post: {
-      summary,
-      security: [{ bearer: [scope] }],
-      parameters: [idempotencyKeyHeader],
-      requestBody: { required: true, content: json(request) },
-      responses: {
-        "200": { description: "The credential and its lease", content: json("CredentialResponse") },
-        ...problems(400, 401, 403, 404, 409, 413, 415, 422, 502, 503, 504),
-      },
-    },
-  };
+const OBJECT: JsonSchema = { type: "object" };
+
+const documentRoute = createRoute({
+  method: "get",
+  path: "/api/v1/openapi.json",
+  tags: ["operations"],
+  summary: "This document (OpenAPI 3.1), generated from the route definitions",
+  security: PUBLIC,
+  responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: OBJECT } } } },
+});
+
+/**
+ * Serves the document generated from every route registered on `app` (and the sub-apps mounted on it),
+ * so a route cannot exist undocumented. Call it once, after everything else is mounted.
+ */
+export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>): void {
+  const registry = app.openAPIRegistry;
+  registry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description:
+      "An API token minted by `POST /api/v1/admin/tokens` (or the admin token for `/api/v1/admin/*`). " +
+      "The names in each requirement are the scopes the token needs; any one listed alternative suffices.",
+  });
+  registry.registerComponent("securitySchemes", "admin", {
+    type: "http",
+    scheme: "bearer",
+    description: "The edge's `ADMIN_TOKEN` secret (local stack: `.local/secrets.json`).",
+  });
+  registry.registerComponent("securitySchemes", "originSignature", {
+    type: "apiKey",
+    in: "header",
+    name: Headers.signature,
+    description:
+      "Origin → edge only: the request signed with the shared `EDGE_SIGNING_KEY` (see `contract/`).",
+  });
+  registry.registerComponent("schemas", "Problem", output(ProblemSchema));
+  registry.registerComponent("schemas", "JsonValue", JSON_VALUE_SCHEMA);
+  app.openapi(documentRoute, (c) => c.json(openApiDocument(app, new URL(c.req.url).origin), 200));
 }
 
-const noAuth: never[] = [];
+/** Built once per isolate: the routes are static. Only `servers` depends on the request. */
+let cached: object | undefined;
 
-/** Built once per isolate: the schemas are static. Only `servers` depends on the request. */
-let cached: Record<string, unknown> | undefined;
-
-/** The edge's OpenAPI document; `serverUrl` is where it was fetched from, so clients resolve paths there. */
-export function openApiDocument(serverUrl: string): object {
-  cached ??= {
-    openapi: "3.0.3",
-    info: { title: "ChittyConnect edge API", version: "1.0.0" },
-    components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-      schemas: {
-        Problem: output(ProblemSchema),
-        ProvisionRequest: input(ProvisionRequestSchema),
-        RotateRequest: input(RotateRequestSchema),
-        CredentialResponse: output(CredentialResponseSchema),
-        AuditListResponse: output(AuditListResponseSchema),
-        MintTokenRequest: input(MintTokenRequestSchema),
-        MintTokenResponse: output(MintTokenResponseSchema),
-        TokenListResponse: output(TokenListResponseSchema),
-        StatusReport: output(StatusReportSchema),
-        Health: output(HealthSchema),
-        AuditAnchorReport: input(AnchorReportSchema),
-        AuditAnchor: output(AnchorSchema),
-      },
-    },
-    paths: {
-      ...documentPaths(),
-      ...sessionPaths(),
-      ...usagePaths(),
-      ...flagPaths(),
-      "/health": {
-        get: {
-          summary: "Liveness of the edge alone",
-          security: noAuth,
-          responses: { "200": { description: "The edge is running", content: json("Health") } },
-        },
-      },
-      "/api/v1/status": {
-        get: {
-          summary: "Health of every hop: D1, the origin, 1Password Connect",
-          security: noAuth,
-          responses: { "200": { description: "ok or degraded, per check", content: json("StatusReport") } },
-        },
-      },
-      "/api/v1/internal/audit-anchor": {
-        post: {
-          summary:
-            "Origin only: report the audit chain head (signed with the edge↔origin key, the instance as owner)",
-          security: noAuth,
-          requestBody: { required: true, content: json("AuditAnchorReport") },
-          responses: {
-            "200": { description: "The head now held for this instance", content: json("AuditAnchor") },
-            ...problems(400, 401, 403, 409, 413, 415),
-          },
-        },
-      },
-      "/api/v1/internal/audit-anchor/{instance}": {
-        get: {
-          summary: "Origin only: the audit chain head the edge holds for this instance (signed request)",
-          security: noAuth,
-          parameters: [{ name: "instance", in: "path", required: true, schema: { type: "string" } }],
-          responses: {
-            "200": { description: "The held head", content: json("AuditAnchor") },
-            ...problems(401, 404),
-          },
-        },
-      },
-      "/api/v1/openapi.json": {
-        get: {
-          summary: "This document",
-          security: noAuth,
-          responses: { "200": { description: "OpenAPI 3.0", content: { "application/json": {} } } },
-        },
-      },
-      "/api/v1/credentials/provision": credentialOperation(
-        "credentials:provision",
-        "ProvisionRequest",
-        "Fetch a credential",
-      ),
-      "/api/v1/credentials/rotate": credentialOperation(
-        "credentials:rotate",
-        "RotateRequest",
-        "Rotate a credential",
-      ),
-      "/api/v1/credentials/audit": {
-        get: {
-          summary: "The caller's audit trail, newest first",
-          security: [{ bearer: ["credentials:provision"] }, { bearer: ["usage:read"] }],
-          parameters: queryParameters(AuditQuerySchema),
-          responses: {
-            "200": { description: "A page of audit entries", content: json("AuditListResponse") },
-            ...problems(400, 401, 403, 502, 503, 504),
-          },
-        },
-      },
-      "/api/v1/admin/tokens": {
-        post: {
-          summary: "Mint an API token (admin token required)",
-          security: [{ bearer: [] }],
-          requestBody: { required: true, content: json("MintTokenRequest") },
-          responses: {
-            "201": { description: "The token, shown once", content: json("MintTokenResponse") },
-            ...problems(400, 401, 413, 415, 500),
-          },
-        },
-        get: {
-          summary: "List tokens, oldest first (admin token required); never shows a token or its hash",
-          security: [{ bearer: [] }],
-          parameters: queryParameters(ListTokensQuerySchema),
-          responses: {
-            "200": { description: "A page of tokens", content: json("TokenListResponse") },
-            ...problems(400, 401),
-          },
-        },
-      },
-      "/api/v1/admin/tokens/{id}": {
-        delete: {
-          summary: "Revoke a token (admin token required); revoking a revoked token answers 204 again",
-          security: [{ bearer: [] }],
-          parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
-          responses: { "204": { description: "Revoked (now or before)" }, ...problems(401, 404) },
-        },
-      },
-    },
-  };
+function openApiDocument(app: OpenAPIHono<AppEnv>, serverUrl: string): object {
+  cached ??= app.getOpenAPI31Document({ openapi: "3.1.0", info: INFO, security: [{ bearer: [] }] });
   return { ...cached, servers: [{ url: serverUrl, description: "the edge that served this document" }] };
 }

@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { SCOPES } from "../src/auth/scopes.ts";
 import { app } from "../src/index.ts";
-import { BASE, call } from "./helpers.ts";
+import { ADMIN, BASE, bearer, call, mintToken, uniqueOwner } from "./helpers.ts";
+
+interface Parameter {
+  name: string;
+  in: string;
+  schema?: { enum?: string[] };
+}
 
 interface OpenApiDocument {
   servers: { url: string }[];
-  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  paths: Record<string, Record<string, { responses: Record<string, unknown>; parameters?: Parameter[] }>>;
 }
 
 async function fetchDocument(): Promise<OpenApiDocument> {
@@ -34,6 +41,14 @@ function documentedRoutes(doc: OpenApiDocument): string[] {
     .sort();
 }
 
+/** A concrete URL for a documented path: the first enum value, else an id that names nothing. */
+function concretePath(path: string, parameters: Parameter[] = []): string {
+  return path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const values = parameters.find((p) => p.in === "path" && p.name === name)?.schema?.enum;
+    return values?.[0] ?? "00000000-0000-4000-8000-000000000000";
+  });
+}
+
 describe("the OpenAPI document against the app's routes", () => {
   it("documents every route the edge serves, and no route it does not serve", async () => {
     const routes = appRoutes();
@@ -60,4 +75,28 @@ describe("the OpenAPI document against the app's routes", () => {
       "404",
     ]);
   });
+
+  it("every documented operation is routed: no router 404 (code not_found) and no 405", async () => {
+    const doc = await fetchDocument();
+    // Every scope, so a 403 never hides whether the route exists.
+    const { token } = await mintToken(uniqueOwner("openapi"), [...SCOPES], { services: ["*"] });
+    let operations = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (!METHODS.has(method)) continue;
+        operations++;
+        const url = concretePath(path, operation.parameters);
+        const headers = path.startsWith("/api/v1/admin/") ? ADMIN : bearer(token);
+        const response = await call(url, { method: method.toUpperCase(), headers });
+        const body = await response.text();
+        const code = response.headers.get("content-type")?.includes("problem+json")
+          ? (JSON.parse(body) as { code: string }).code
+          : undefined;
+        expect(response.status, `${method.toUpperCase()} ${url}`).not.toBe(405);
+        expect(code, `${method.toUpperCase()} ${url} → ${response.status}`).not.toBe("not_found");
+      }
+    }
+    expect(operations).toBe(documentedRoutes(doc).length);
+    expect(operations).toBeGreaterThan(50);
+  }, 120_000);
 });

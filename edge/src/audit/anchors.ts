@@ -12,9 +12,11 @@ import {
   validationProblem,
   verifyRequest,
 } from "@chittyconnect/contract";
-import { type Context, Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env.ts";
+import { jsonBody, openApiApp, problems, reply } from "../openapi-parts.ts";
 
 /**
  * Origin → edge audit anchors. An origin reports the head of its audit chain (seq, hash) at least
@@ -124,8 +126,35 @@ export class AnchorStore {
   }
 }
 
-export const anchorRoutes = new Hono<AppEnv>()
-  .post("/audit-anchor", async (c) => {
+const SIGNED = [{ originSignature: [] }];
+
+const reportRoute = createRoute({
+  method: "post",
+  path: "/audit-anchor",
+  tags: ["internal"],
+  summary:
+    "Origin only: report the audit chain head (signed with the edge↔origin key, the instance as owner)",
+  security: SIGNED,
+  request: { body: jsonBody(AnchorReportSchema) },
+  responses: {
+    200: reply("The head now held for this instance", AnchorSchema),
+    ...problems(400, 401, 403, 409, 413, 415),
+  },
+});
+
+// The instance is checked against the signed owner, not by shape: any mismatch is the same 401.
+const findRoute = createRoute({
+  method: "get",
+  path: "/audit-anchor/{instance}",
+  tags: ["internal"],
+  summary: "Origin only: the audit chain head the edge holds for this instance (signed request)",
+  security: SIGNED,
+  request: { params: z.object({ instance: z.string() }) },
+  responses: { 200: reply("The held head", AnchorSchema), ...problems(401, 404) },
+});
+
+export const anchorRoutes = openApiApp()
+  .openapi(reportRoute, async (c) => {
     const { instance, body } = await signedByOrigin(c);
     if (!isJsonMediaType(c.req.header("content-type"))) throw unsupportedMediaType();
     const parsed = AnchorReportSchema.safeParse(parseJsonBytes(body));
@@ -152,9 +181,9 @@ export const anchorRoutes = new Hono<AppEnv>()
     });
     return problemResponse({ ...problem.toProblem(c.get("requestId")), ...(held ? { anchor: held } : {}) });
   })
-  .get("/audit-anchor/:instance", async (c) => {
+  .openapi(findRoute, async (c) => {
     const { instance } = await signedByOrigin(c);
-    if (c.req.param("instance") !== instance) throw originUnauthorized();
+    if (c.req.valid("param").instance !== instance) throw originUnauthorized();
     const held = await new AnchorStore(c.env.DB).find(instance);
     if (!held) {
       throw new ProblemError({

@@ -1,10 +1,11 @@
-import { OwnerIdSchema, ProblemError, TokenServicesSchema, validationProblem } from "@chittyconnect/contract";
-import { Hono } from "hono";
+import { OwnerIdSchema, ProblemError, TokenServicesSchema } from "@chittyconnect/contract";
+import { createRoute } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { edgeConfig, ONE_YEAR_SECONDS } from "../config.ts";
 import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
+import { jsonBody, notFoundHook, openApiApp, problems, reply } from "../openapi-parts.ts";
 import { assertAdminTokenStrength, tokenLifetimeSeconds } from "./admin-policy.ts";
 import { unauthorized } from "./bearer.ts";
 import { type Scope, ScopeListSchema, ScopeSchema } from "./scopes.ts";
@@ -124,9 +125,64 @@ function publicView(record: TokenRecord): z.infer<typeof TokenViewSchema> {
   };
 }
 
-export const adminRoutes = new Hono<AppEnv>()
-  .use(adminGuard)
-  .post("/tokens", async (c) => {
+function tokenNotFound(): ProblemError {
+  return new ProblemError({
+    status: 404,
+    code: "token_not_found",
+    title: "Not found",
+    detail: "No such token.",
+  });
+}
+
+/** The admin token, not an API token: `adminGuard` checks it for every route here. */
+const ADMIN = [{ admin: [] }];
+
+const mint = createRoute({
+  method: "post",
+  path: "/tokens",
+  tags: ["admin"],
+  summary: "Mint an API token (admin token required)",
+  security: ADMIN,
+  request: {
+    body: jsonBody(MintTokenRequestSchema, {
+      example: {
+        owner: "01-C-DEV-0001-P-2601-A-1",
+        scopes: ["credentials:provision"],
+        services: ["chittyid"],
+        label: "nightly export",
+      },
+    }),
+  },
+  responses: {
+    201: reply("The token, shown once", MintTokenResponseSchema),
+    ...problems(400, 401, 413, 415, 500),
+  },
+});
+
+const list = createRoute({
+  method: "get",
+  path: "/tokens",
+  tags: ["admin"],
+  summary: "List tokens, oldest first (admin token required); never shows a token or its hash",
+  security: ADMIN,
+  request: { query: ListTokensQuerySchema },
+  responses: { 200: reply("A page of tokens", TokenListResponseSchema), ...problems(400, 401) },
+});
+
+const revoke = createRoute({
+  method: "delete",
+  path: "/tokens/{id}",
+  tags: ["admin"],
+  summary: "Revoke a token (admin token required); revoking a revoked token answers 204 again",
+  security: ADMIN,
+  request: { params: z.object({ id: TokenIdSchema }) },
+  responses: { 204: { description: "Revoked (now or before)" }, ...problems(401, 404) },
+});
+
+export const adminRoutes = openApiApp();
+adminRoutes.use(adminGuard);
+adminRoutes
+  .openapi(mint, async (c) => {
     const input = await readJsonBody(c.req.raw, MintTokenRequestSchema);
     const { TOKEN_MAX_LIFETIME_SECONDS } = edgeConfig(c.env);
     const expiresInSeconds = tokenLifetimeSeconds(input, TOKEN_MAX_LIFETIME_SECONDS);
@@ -141,11 +197,9 @@ export const adminRoutes = new Hono<AppEnv>()
     };
     return c.json(body, 201, { "cache-control": "no-store" });
   })
-  .get("/tokens", async (c) => {
-    const query = ListTokensQuerySchema.safeParse(c.req.query());
-    if (!query.success) throw validationProblem(query.error, "Invalid query");
+  .openapi(list, async (c) => {
     try {
-      const page = await new TokenStore(c.env.DB).list(query.data);
+      const page = await new TokenStore(c.env.DB).list(c.req.valid("query"));
       return c.json(
         { tokens: page.tokens.map(publicView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) },
         200,
@@ -158,16 +212,12 @@ export const adminRoutes = new Hono<AppEnv>()
       throw err;
     }
   })
-  .delete("/tokens/:id", async (c) => {
-    const id = c.req.param("id");
-    const found = TokenIdSchema.safeParse(id).success && (await new TokenStore(c.env.DB).revoke(id));
-    if (!found) {
-      throw new ProblemError({
-        status: 404,
-        code: "token_not_found",
-        title: "Not found",
-        detail: "No such token.",
-      });
-    }
-    return c.body(null, 204);
-  });
+  .openapi(
+    revoke,
+    async (c) => {
+      if (!(await new TokenStore(c.env.DB).revoke(c.req.valid("param").id))) throw tokenNotFound();
+      return c.body(null, 204);
+    },
+    // An id that is not a token id names no token: the same 404 as an unknown one.
+    notFoundHook(tokenNotFound),
+  );

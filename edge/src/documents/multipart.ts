@@ -1,10 +1,17 @@
 import { ProblemError } from "@chittyconnect/contract";
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { z } from "zod";
 import { requireScope } from "../auth/bearer.ts";
 import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
+import { binaryBody, jsonBody, openApiApp, problems, reply, scoped, taggedRoute } from "../openapi-parts.ts";
 import { versionKey } from "./keys.ts";
-import { MultipartCreateSchema } from "./schemas.ts";
+import {
+  DocumentSchema,
+  MultipartCreatedSchema,
+  MultipartCreateSchema,
+  MultipartPartsSchema,
+} from "./schemas.ts";
 import { type Caller, DocumentService, declaredLength } from "./service.ts";
 import { toView } from "./store.ts";
 import { withLength } from "./streams.ts";
@@ -96,13 +103,74 @@ async function listParts(service: DocumentService, row: UploadRow) {
   return results;
 }
 
+/** Every route here needs documents:write; the sub-app's guard enforces it, `security` documents it. */
+const { security } = scoped("documents:write");
+const op = taggedRoute("documents");
+// Checked by ownUpload (a malformed id is the same 404 as an unknown one) and, for n, by the handler.
+const UploadParams = z.object({ uploadId: z.string() });
+
+const start = op({
+  method: "post",
+  path: "/",
+  security,
+  summary: "Start a multipart upload (reserves the whole size)",
+  request: { body: jsonBody(MultipartCreateSchema) },
+  responses: {
+    201: reply("Upload started", MultipartCreatedSchema),
+    ...problems(400, 401, 403, 413, 415, 507),
+  },
+});
+const status = op({
+  method: "get",
+  path: "/{uploadId}",
+  security,
+  summary: "The upload's received parts (to resume)",
+  request: { params: UploadParams },
+  responses: { 200: reply("Parts", MultipartPartsSchema), ...problems(401, 403, 404) },
+});
+const putPart = op({
+  method: "put",
+  path: "/{uploadId}/parts/{n}",
+  security,
+  summary: "Upload part n (exactly partSize bytes, the last one the remainder), streamed",
+  request: {
+    params: UploadParams.extend({ n: z.string().meta({ description: "1 to partCount" }) }),
+    body: binaryBody("application/octet-stream"),
+  },
+  responses: {
+    200: reply(
+      "Part stored",
+      z.object({ partNumber: z.number().int(), size: z.number().int(), etag: z.string() }),
+    ),
+    ...problems(400, 401, 403, 404, 411, 413),
+  },
+});
+const complete = op({
+  method: "post",
+  path: "/{uploadId}/complete",
+  security,
+  summary: "Finish the upload",
+  request: { params: UploadParams },
+  responses: { 201: reply("The stored document", DocumentSchema), ...problems(401, 403, 404, 409) },
+});
+const abort = op({
+  method: "delete",
+  path: "/{uploadId}",
+  security,
+  summary: "Abort the upload",
+  request: { params: UploadParams },
+  responses: { 204: reply("Aborted"), ...problems(401, 403, 404) },
+});
+
 /**
  * Large files in parts: create reserves the whole size against the quota (so a finished upload can
  * never be refused), parts stream straight into R2, complete makes the document readable.
  */
-export const multipartRoutes = new Hono<AppEnv>()
-  .use(requireScope("documents:write"))
-  .post("/", async (c) => {
+export const multipartRoutes = openApiApp();
+// A guard on the whole sub-app, as before: also paths under it that match no route answer 403 first.
+multipartRoutes.use(requireScope("documents:write"));
+multipartRoutes
+  .openapi(start, async (c) => {
     const service = new DocumentService(c.env);
     const input = await readJsonBody(c.req.raw, MultipartCreateSchema);
     const partSize = service.config.partSize;
@@ -154,9 +222,9 @@ export const multipartRoutes = new Hono<AppEnv>()
       NO_STORE,
     );
   })
-  .get("/:uploadId", async (c) => {
+  .openapi(status, async (c) => {
     const service = new DocumentService(c.env);
-    const row = await ownUpload(service, c.req.param("uploadId"), c.get("auth").owner);
+    const row = await ownUpload(service, c.req.valid("param").uploadId, c.get("auth").owner);
     return c.json(
       {
         uploadId: row.id,
@@ -171,10 +239,10 @@ export const multipartRoutes = new Hono<AppEnv>()
       NO_STORE,
     );
   })
-  .put("/:uploadId/parts/:n", async (c) => {
+  .openapi(putPart, async (c) => {
     const service = new DocumentService(c.env);
-    const row = await ownUpload(service, c.req.param("uploadId"), c.get("auth").owner);
-    const raw = c.req.param("n");
+    const row = await ownUpload(service, c.req.valid("param").uploadId, c.get("auth").owner);
+    const raw = c.req.valid("param").n;
     const n = /^[1-9][0-9]{0,4}$/.test(raw) ? Number(raw) : 0;
     if (n < 1 || n > partCount(row)) {
       throw new ProblemError({
@@ -205,10 +273,10 @@ export const multipartRoutes = new Hono<AppEnv>()
       .run();
     return c.json({ partNumber: n, size, etag: part.etag }, 200, NO_STORE);
   })
-  .post("/:uploadId/complete", async (c) => {
+  .openapi(complete, async (c) => {
     const service = new DocumentService(c.env);
     const who = caller(c);
-    const row = await ownUpload(service, c.req.param("uploadId"), who.owner);
+    const row = await ownUpload(service, c.req.valid("param").uploadId, who.owner);
     const parts = await listParts(service, row);
     const missing = [];
     for (let n = 1; n <= partCount(row); n++) if (!parts.some((p) => p.partNumber === n)) missing.push(n);
@@ -264,9 +332,9 @@ export const multipartRoutes = new Hono<AppEnv>()
     await service.enqueueIndex({ documentId: row.document_id, owner: who.owner, version: 1 });
     return c.json(toView(await service.store.visible(row.document_id, who.owner, "owner")), 201, NO_STORE);
   })
-  .delete("/:uploadId", async (c) => {
+  .openapi(abort, async (c) => {
     const service = new DocumentService(c.env);
-    const row = await ownUpload(service, c.req.param("uploadId"), c.get("auth").owner);
+    const row = await ownUpload(service, c.req.valid("param").uploadId, c.get("auth").owner);
     await abortUpload(service, row);
     return c.body(null, 204);
   });

@@ -1,15 +1,10 @@
-import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
 import { z } from "zod";
-import { adminTokenMatches } from "../auth/admin.ts";
-import { assertAdminTokenStrength } from "../auth/admin-policy.ts";
-import { unauthorized } from "../auth/bearer.ts";
-import { edgeConfig } from "../config.ts";
-import type { AppEnv } from "../env.ts";
 import { readJsonBody } from "../json-body.ts";
-import { configReport } from "./config-report.ts";
+import { jsonBody, openApiApp, problems, reply, taggedRoute } from "../openapi-parts.ts";
+import { ConfigReportSchema, configReport } from "./config-report.ts";
 import {
   type EffectiveFlag,
+  FLAG_NAMES,
   FlagNameSchema,
   FlagSettingSchema,
   StoredOverrideSchema,
@@ -43,20 +38,6 @@ function view(flag: EffectiveFlag): FlagView {
   };
 }
 
-/**
- * The admin token, checked as the token routes check it (auth/admin.ts): strength first, then a
- * digest comparison. Mounted under /api/v1/admin, beside those routes.
- */
-const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  const config = edgeConfig(c.env);
-  assertAdminTokenStrength(config);
-  const presented = /^Bearer +(\S{1,512}) *$/i.exec(c.req.header("authorization") ?? "")?.[1];
-  if (presented === undefined || !(await adminTokenMatches(presented, config.ADMIN_TOKEN))) {
-    throw unauthorized("The admin token is required.", "chittyconnect-admin");
-  }
-  await next();
-});
-
 function flagName(name: string) {
   const parsed = FlagNameSchema.safeParse(name);
   if (!parsed.success) throw flagNotFound(name);
@@ -65,21 +46,75 @@ function flagName(name: string) {
 
 const NO_STORE = { "cache-control": "no-store" };
 
+/** The admin token, not an API token: auth/admin.ts's guard covers all of /api/v1/admin. */
+const ADMIN = [{ admin: [] }];
+const NameParams = z.object({ name: z.string().max(128) });
+const adminRoute = taggedRoute("admin");
+
+const listFlags = adminRoute({
+  method: "get",
+  path: "/flags",
+  summary:
+    "Every feature flag with its effective value and its source (default or kv) (admin token required)",
+  security: ADMIN,
+  responses: { 200: reply("The flags", FlagListResponseSchema), ...problems(401, 500) },
+});
+
+const getFlag = adminRoute({
+  method: "get",
+  path: "/flags/{name}",
+  summary: `One feature flag (admin token required): ${FLAG_NAMES.join(", ")}`,
+  security: ADMIN,
+  request: { params: NameParams },
+  responses: { 200: reply("The flag", FlagViewSchema), ...problems(401, 404, 500) },
+});
+
+const putFlag = adminRoute({
+  method: "put",
+  path: "/flags/{name}",
+  summary: "Override a flag in KV, optionally for ttlSeconds (at least 60) (admin token required)",
+  security: ADMIN,
+  request: {
+    params: NameParams,
+    body: jsonBody(PutFlagRequestSchema, {
+      example: { enabled: true, rolloutPercentage: 25, allowedOwners: [], ttlSeconds: 3600 },
+    }),
+  },
+  responses: {
+    200: reply("The flag as it now applies", FlagViewSchema),
+    ...problems(400, 401, 404, 413, 415, 500),
+  },
+});
+
+const deleteFlag = adminRoute({
+  method: "delete",
+  path: "/flags/{name}",
+  summary: "Remove a flag's KV override; its default applies again (admin token required)",
+  security: ADMIN,
+  request: { params: NameParams },
+  responses: { 204: reply("Removed (also when there was none)"), ...problems(401, 404, 500) },
+});
+
+const validateConfig = adminRoute({
+  method: "get",
+  path: "/config/validate",
+  summary: "The configuration report: one verdict per section, never a secret's value (admin token required)",
+  security: ADMIN,
+  responses: { 200: reply("The report", ConfigReportSchema), ...problems(401, 500) },
+});
+
 /** Feature flags and the configuration report, under /api/v1/admin (admin token). */
-export const flagAdminRoutes = new Hono<AppEnv>()
-  .use("/flags", requireAdmin)
-  .use("/flags/*", requireAdmin)
-  .use("/config/*", requireAdmin)
-  .get("/flags", async (c) => {
+export const flagAdminRoutes = openApiApp()
+  .openapi(listFlags, async (c) => {
     const flags = await FlagStore.fromEnv(c.env).all();
     return c.json({ flags: flags.map(view) }, 200, NO_STORE);
   })
-  .get("/flags/:name", async (c) => {
-    const flag = await FlagStore.fromEnv(c.env).effective(flagName(c.req.param("name")));
+  .openapi(getFlag, async (c) => {
+    const flag = await FlagStore.fromEnv(c.env).effective(flagName(c.req.valid("param").name));
     return c.json(view(flag), 200, NO_STORE);
   })
-  .put("/flags/:name", async (c) => {
-    const name = flagName(c.req.param("name"));
+  .openapi(putFlag, async (c) => {
+    const name = flagName(c.req.valid("param").name);
     const { ttlSeconds, ...setting } = await readJsonBody(c.req.raw, PutFlagRequestSchema);
     const flag = await FlagStore.fromEnv(c.env).put(name, setting, ttlSeconds);
     console.log(
@@ -87,8 +122,8 @@ export const flagAdminRoutes = new Hono<AppEnv>()
     );
     return c.json(view(flag), 200, NO_STORE);
   })
-  .delete("/flags/:name", async (c) => {
-    const name = flagName(c.req.param("name"));
+  .openapi(deleteFlag, async (c) => {
+    const name = flagName(c.req.valid("param").name);
     await FlagStore.fromEnv(c.env).remove(name);
     console.log(
       JSON.stringify({
@@ -100,4 +135,4 @@ export const flagAdminRoutes = new Hono<AppEnv>()
     );
     return c.body(null, 204);
   })
-  .get("/config/validate", async (c) => c.json(await configReport(c.env), 200, NO_STORE));
+  .openapi(validateConfig, async (c) => c.json(await configReport(c.env), 200, NO_STORE));

@@ -1,12 +1,13 @@
-import { ProblemError, validationProblem } from "@chittyconnect/contract";
+import { ProblemError } from "@chittyconnect/contract";
+import { createRoute } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { bearerAuth, requireScope } from "../auth/bearer.ts";
 import type { AppEnv, EdgeBindings } from "../env.ts";
+import { openApiApp, output, problems, reply } from "../openapi-parts.ts";
 import { type SessionStateDO, SOCKET_GRANT_HEADER, type SocketGrant } from "./durable-object.ts";
 import { unwrap } from "./result.ts";
-import { SocketQuerySchema } from "./schemas.ts";
+import { SessionEventSchema, SocketQuerySchema } from "./schemas.ts";
 import { durableObjectsFor } from "./store.ts";
 import { newTicket, parseTicket } from "./tickets.ts";
 import { liveTokenIds } from "./token-liveness.ts";
@@ -66,33 +67,46 @@ const ticketOrBearer = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-/** `GET /api/v1/sessions/ws`: the owner's events over a hibernatable WebSocket held by its object. */
-export const sessionSocketRoutes = new Hono<AppEnv>().get(
-  "/",
-  ticketOrBearer,
-  flagOn,
-  requireScope("sessions:read"),
-  async (c) => {
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new ProblemError({
-        status: 426,
-        code: "websocket_upgrade_required",
-        title: "Upgrade required",
-        detail: "Connect with a WebSocket client (Upgrade: websocket).",
-        headers: { upgrade: "websocket" },
-      });
-    }
-    const query = SocketQuerySchema.safeParse(c.req.query());
-    if (!query.success) throw validationProblem(query.error, "Invalid query");
-    const { owner, tokenId } = c.get("auth");
-    const sessionId = query.data.sessionId ?? null;
-    const object = stub(c.env, owner);
-    unwrap(await object.checkSocket(owner, sessionId));
-    const grant: SocketGrant = { owner, tokenId, sessionId, since: query.data.since ?? null };
-    const upgraded = await object.fetch(c.req.url, {
-      headers: { upgrade: "websocket", [SOCKET_GRANT_HEADER]: JSON.stringify(grant) },
+/** Checked before the query, as a plain GET of this URL is a client that is not speaking WebSocket. */
+const upgradeRequired = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new ProblemError({
+      status: 426,
+      code: "websocket_upgrade_required",
+      title: "Upgrade required",
+      detail: "Connect with a WebSocket client (Upgrade: websocket).",
+      headers: { upgrade: "websocket" },
     });
-    // The object's response headers are immutable; the app's middleware still adds its own.
-    return new Response(null, { status: upgraded.status, webSocket: upgraded.webSocket });
-  },
-);
+  }
+  await next();
+});
+
+/** The bearer token, or none with a ticket in the query. */
+const BEARER_OR_TICKET: Record<string, string[]>[] = [{ bearer: ["sessions:read"] }, {}];
+
+const socketRoute = createRoute({
+  method: "get",
+  path: "/ws",
+  tags: ["sessions"],
+  summary: "WebSocket of the owner's events ({type, data, at, seq}); send 'ping' to get 'pong'",
+  description: `Authenticate with the bearer header or ?ticket= (from POST /api/v1/sessions/ws-ticket). Events: ${JSON.stringify(output(SessionEventSchema))}`,
+  security: BEARER_OR_TICKET,
+  middleware: [ticketOrBearer, flagOn, requireScope("sessions:read"), upgradeRequired] as const,
+  request: { query: SocketQuerySchema },
+  responses: { 101: reply("Switching protocols"), ...problems(400, 401, 403, 404, 409, 426, 503) },
+});
+
+/** `GET /api/v1/sessions/ws`: the owner's events over a hibernatable WebSocket held by its object. */
+export const sessionSocketRoutes = openApiApp().openapi(socketRoute, async (c) => {
+  const query = c.req.valid("query");
+  const { owner, tokenId } = c.get("auth");
+  const sessionId = query.sessionId ?? null;
+  const object = stub(c.env, owner);
+  unwrap(await object.checkSocket(owner, sessionId));
+  const grant: SocketGrant = { owner, tokenId, sessionId, since: query.since ?? null };
+  const upgraded = await object.fetch(c.req.url, {
+    headers: { upgrade: "websocket", [SOCKET_GRANT_HEADER]: JSON.stringify(grant) },
+  });
+  // The object's response headers are immutable; the app's middleware still adds its own.
+  return new Response(null, { status: upgraded.status, webSocket: upgraded.webSocket });
+});

@@ -1,9 +1,9 @@
 import { ProblemError } from "@chittyconnect/contract";
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { DocumentChecksSchema, documentChecks } from "../documents/status.ts";
-import type { AppEnv, EdgeBindings } from "../env.ts";
-import { openApiDocument } from "../openapi.ts";
+import type { EdgeBindings } from "../env.ts";
+import { openApiApp, PUBLIC, reply } from "../openapi-parts.ts";
 import { OriginClient } from "../origin/client.ts";
 import { checkSessions, SessionsCheckSchema } from "../sessions/status.ts";
 
@@ -72,14 +72,31 @@ export async function collectStatus(env: EdgeBindings, requestId: string): Promi
   };
 }
 
-export const healthRoutes = new Hono<AppEnv>()
-  .get("/health", (c) =>
-    c.json({ status: "healthy" }, 200, {
+const health = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["operations"],
+  summary: "Liveness of the edge alone",
+  security: PUBLIC,
+  responses: { 200: reply("The edge is running", HealthSchema) },
+});
+
+const status = createRoute({
+  method: "get",
+  path: "/api/v1/status",
+  tags: ["operations"],
+  summary: "Health of every hop: D1, R2, the queue, Durable Objects, the origin, 1Password Connect",
+  security: PUBLIC,
+  responses: { 200: reply("ok or degraded, per check", StatusReportSchema) },
+});
+
+export const healthRoutes = openApiApp()
+  .openapi(health, (c) =>
+    c.json({ status: "healthy" as const }, 200, {
       "cache-control": "no-store",
       ...(c.env.INSTANCE_ID ? { "x-instance-id": c.env.INSTANCE_ID } : {}),
     }),
   )
-  .get("/api/v1/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)))
-  .get("/api/v1/status", async (c) =>
+  .openapi(status, async (c) =>
     c.json(await collectStatus(c.env, c.get("requestId")), 200, { "cache-control": "no-store" }),
   );
