@@ -137,6 +137,10 @@ describe("the origin started as its image starts it, under a terminal", () => {
       if (Date.now() > deadline) throw new Error(`origin did not start: ${output}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // /healthz can answer before the start-up line has come through the pseudo-terminal.
+    while (!output.includes("origin listening") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     return { child, output: () => output };
   }
 
