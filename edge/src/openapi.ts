@@ -8,7 +8,11 @@ const INFO = {
   version: "1.0.0",
   description:
     "Sessions, documents and 1Password credentials behind one API. Errors are RFC 9457 " +
-    "`application/problem+json` with a stable `code` and the `requestId`. A browsable reference is at `/docs`.",
+    "`application/problem+json` with a stable `code` and the `requestId`. A browsable reference is at `/docs`. " +
+    "Every operation may also answer 429 `rate_limited` (with `Retry-After` and `RateLimit-*` headers), " +
+    "405 `method_not_allowed` (with `Allow`) and, for a capability switched off by a feature flag, 503 " +
+    "`feature_disabled`. Every JSON body can be sent and received as `application/msgpack` instead " +
+    "(`Content-Type` / `Accept`); problems stay JSON.",
 };
 
 const OBJECT: JsonSchema = { type: "object" };
