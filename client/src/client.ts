@@ -219,14 +219,15 @@ export function createClient(options: ClientOptions) {
       }) => {
         const form = new FormData();
         form.set("type", input.type);
+        if (input.name) form.set("name", input.name);
+        if (input.metadata) form.set("metadata", JSON.stringify(input.metadata));
+        if (input.tags) form.set("tags", input.tags.join(","));
+        // The edge streams the file to storage as it arrives, so it must be the form's last part.
         form.set(
           "file",
           input.file,
           input.name ?? (input.file instanceof File ? input.file.name : "upload.bin"),
         );
-        if (input.name) form.set("name", input.name);
-        if (input.metadata) form.set("metadata", JSON.stringify(input.metadata));
-        if (input.tags) form.set("tags", input.tags.join(","));
         return ok(
           raw.POST("/api/v1/documents/upload", {
             // openapi-fetch types multipart fields as strings; the form is sent as built.

@@ -279,7 +279,7 @@ describe("documents", () => {
     });
   });
 
-  it("upload sends one multipart form with the file, type, tags and metadata", async () => {
+  it("upload sends one multipart form with type, tags and metadata, and the file as the last part", async () => {
     handlers.push(json(201, { id: "doc-1" }));
     const edge = createClient({ baseUrl, token: "cc_test" });
     await edge.documents.upload({
@@ -293,6 +293,7 @@ describe("documents", () => {
       headers: { "content-type": String(seen[0]?.headers["content-type"]) },
       body: seen[0]?.body,
     }).formData();
+    expect([...form.keys()]).toEqual(["type", "metadata", "tags", "file"]);
     const file = form.get("file") as File;
     expect([file.name, file.type, await file.text()]).toEqual(["notes.md", "text/markdown", "# notes"]);
     expect([form.get("type"), form.get("tags"), form.get("metadata")]).toEqual([
