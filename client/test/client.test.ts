@@ -293,7 +293,11 @@ describe("documents", () => {
       headers: { "content-type": String(seen[0]?.headers["content-type"]) },
       body: seen[0]?.body,
     }).formData();
-    expect([...form.keys()]).toEqual(["type", "metadata", "tags", "file"]);
+    const order: string[] = [];
+    form.forEach((_value, key) => {
+      order.push(key);
+    });
+    expect(order).toEqual(["type", "metadata", "tags", "file"]);
     const file = form.get("file") as File;
     expect([file.name, file.type, await file.text()]).toEqual(["notes.md", "text/markdown", "# notes"]);
     expect([form.get("type"), form.get("tags"), form.get("metadata")]).toEqual([
