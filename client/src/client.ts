@@ -185,6 +185,28 @@ export function createClient(options: ClientOptions) {
         ok(raw.PATCH("/api/v1/documents/{id}", { params: { path: { id } }, body })),
       delete: (id: string) => done(raw.DELETE("/api/v1/documents/{id}", { params: { path: { id } } })),
       versions: (id: string) => ok(raw.GET("/api/v1/documents/{id}/versions", { params: { path: { id } } })),
+      /**
+       * A version's bytes as an unread `Response`, for streaming or saving: 200, 206 for `range`
+       * (`bytes=0-1023`), 304 for an `ifNoneMatch` that still holds. Any other answer is thrown.
+       */
+      download: async (
+        id: string,
+        options: { version?: number; range?: string; ifNoneMatch?: string } = {},
+      ): Promise<Response> => {
+        const { error, response } = await raw.GET("/api/v1/documents/{id}/download", {
+          params: {
+            path: { id },
+            query: options.version === undefined ? {} : { version: options.version },
+            header: {
+              ...(options.range ? { Range: options.range } : {}),
+              ...(options.ifNoneMatch ? { "If-None-Match": options.ifNoneMatch } : {}),
+            },
+          },
+          parseAs: "stream",
+        });
+        if (!response.ok && response.status !== 304) throw problemFrom(response, error);
+        return response;
+      },
       presign: (id: string, body: BodyOf<"/api/v1/documents/{id}/presign", "post">) =>
         ok(raw.POST("/api/v1/documents/{id}/presign", { params: { path: { id } }, body })),
       /** A multipart upload of one file (`file` as a Blob; `metadata` as an object, `tags` as a list). */
@@ -197,14 +219,15 @@ export function createClient(options: ClientOptions) {
       }) => {
         const form = new FormData();
         form.set("type", input.type);
+        if (input.name) form.set("name", input.name);
+        if (input.metadata) form.set("metadata", JSON.stringify(input.metadata));
+        if (input.tags) form.set("tags", input.tags.join(","));
+        // The edge streams the file to storage as it arrives, so it must be the form's last part.
         form.set(
           "file",
           input.file,
           input.name ?? (input.file instanceof File ? input.file.name : "upload.bin"),
         );
-        if (input.name) form.set("name", input.name);
-        if (input.metadata) form.set("metadata", JSON.stringify(input.metadata));
-        if (input.tags) form.set("tags", input.tags.join(","));
         return ok(
           raw.POST("/api/v1/documents/upload", {
             // openapi-fetch types multipart fields as strings; the form is sent as built.

@@ -239,3 +239,71 @@ describe("createClient", () => {
     ).rejects.toThrow();
   });
 });
+
+describe("documents", () => {
+  it("download sends Range, If-None-Match and ?version=, and hands back the unread Response", async () => {
+    handlers.push((_request, _body, response) => {
+      response.writeHead(206, { "content-type": "text/markdown", "content-range": "bytes 0-4/11" });
+      response.end("hello");
+    });
+    const edge = createClient({ baseUrl, token: "cc_test" });
+    const answer = await edge.documents.download("doc-1", {
+      version: 2,
+      range: "bytes=0-4",
+      ifNoneMatch: '"e1"',
+    });
+    expect([answer.status, answer.headers.get("content-range"), await answer.text()]).toEqual([
+      206,
+      "bytes 0-4/11",
+      "hello",
+    ]);
+    expect(seen[0]?.url).toBe("/api/v1/documents/doc-1/download?version=2");
+    expect(seen[0]?.headers).toMatchObject({
+      authorization: "Bearer cc_test",
+      range: "bytes=0-4",
+      "if-none-match": '"e1"',
+    });
+  });
+
+  it("download returns a 304 as an answer and throws any other refusal as a problem", async () => {
+    handlers.push((_request, _body, response) => {
+      response.writeHead(304, { etag: '"e1"' }).end();
+    });
+    handlers.push(problem(404, "document_not_found"));
+    const edge = createClient({ baseUrl, token: "cc_test" });
+    expect((await edge.documents.download("doc-1", { ifNoneMatch: '"e1"' })).status).toBe(304);
+    expect(seen[0]?.url).toBe("/api/v1/documents/doc-1/download");
+    await expect(edge.documents.download("missing")).rejects.toMatchObject({
+      status: 404,
+      code: "document_not_found",
+    });
+  });
+
+  it("upload sends one multipart form with type, tags and metadata, and the file as the last part", async () => {
+    handlers.push(json(201, { id: "doc-1" }));
+    const edge = createClient({ baseUrl, token: "cc_test" });
+    await edge.documents.upload({
+      file: new File(["# notes"], "notes.md", { type: "text/markdown" }),
+      type: "evidence",
+      tags: ["a", "b"],
+      metadata: { case: "c-1" },
+    });
+    const form = await new Request("http://x", {
+      method: "POST",
+      headers: { "content-type": String(seen[0]?.headers["content-type"]) },
+      body: seen[0]?.body,
+    }).formData();
+    const order: string[] = [];
+    form.forEach((_value, key) => {
+      order.push(key);
+    });
+    expect(order).toEqual(["type", "metadata", "tags", "file"]);
+    const file = form.get("file") as File;
+    expect([file.name, file.type, await file.text()]).toEqual(["notes.md", "text/markdown", "# notes"]);
+    expect([form.get("type"), form.get("tags"), form.get("metadata")]).toEqual([
+      "evidence",
+      "a,b",
+      '{"case":"c-1"}',
+    ]);
+  });
+});
