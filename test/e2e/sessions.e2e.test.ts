@@ -1,3 +1,4 @@
+import { type ChittyClient, createClient } from "@chittyconnect/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type RunningStack, startStack } from "../support/stack.ts";
@@ -6,25 +7,16 @@ const OWNER = "01-C-E2E-0009-P-2611-A-1";
 
 let stack: RunningStack;
 
-async function mint(scopes: string[], owner = OWNER): Promise<string> {
-  const response = await fetch(`${stack.edgeUrl}/api/v1/admin/tokens`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${stack.adminToken}`, "content-type": "application/json" },
-    body: JSON.stringify({ owner, scopes }),
-  });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { token: string }).token;
-}
-
-function api(token: string, method: string, path: string, body?: unknown) {
-  return fetch(`${stack.edgeUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+/** Mints a sessions token through the typed client and returns a client that carries it. */
+async function mint(owner = OWNER): Promise<{ token: string; edge: ChittyClient }> {
+  const minted = await createClient({ baseUrl: stack.edgeUrl, token: stack.adminToken }).raw.POST(
+    "/api/v1/admin/tokens",
+    { body: { owner, scopes: ["sessions:read", "sessions:write"] } },
+  );
+  expect(minted.response.status).toBe(201);
+  const token = minted.data!.token;
+  stack.track(token);
+  return { token, edge: createClient({ baseUrl: stack.edgeUrl, token }) };
 }
 
 interface Event {
@@ -68,18 +60,18 @@ describe("end to end: sessions over the local stack", () => {
   });
 
   it("an event made over HTTP arrives on a real WebSocket", async () => {
-    const token = await mint(["sessions:read", "sessions:write"]);
+    const { token, edge } = await mint();
     const socket = connect(`${stack.edgeUrl.replace("http", "ws")}/api/v1/sessions/ws`, {
       authorization: `Bearer ${token}`,
     });
     await socket.opened;
-    const created = await api(token, "POST", "/api/v1/sessions", { id: "e2e-live" });
-    expect(created.status).toBe(201);
-    const message = await api(token, "POST", "/api/v1/sessions/e2e-live/messages", {
-      role: "user",
-      content: "hello from e2e",
+    const created = await edge.raw.POST("/api/v1/sessions", { body: { id: "e2e-live" } });
+    expect(created.response.status).toBe(201);
+    const message = await edge.raw.POST("/api/v1/sessions/{id}/messages", {
+      params: { path: { id: "e2e-live" } },
+      body: { role: "user", content: "hello from e2e" },
     });
-    expect(message.status).toBe(201);
+    expect(message.response.status).toBe(201);
     expect((await socket.next((e) => e.type === "session.created")).data.id).toBe("e2e-live");
     expect((await socket.next((e) => e.type === "message.added")).data.content).toBe("hello from e2e");
     const pong = new Promise<string>((resolve) => socket.ws.once("message", (d) => resolve(d.toString())));
@@ -89,22 +81,22 @@ describe("end to end: sessions over the local stack", () => {
   });
 
   it("a browser-style ticket opens the socket once, and another owner's socket hears nothing", async () => {
-    const token = await mint(["sessions:read", "sessions:write"]);
-    const stranger = await mint(["sessions:read", "sessions:write"], "01-C-E2E-0010-P-2611-A-1");
-    const ticketResponse = await api(token, "POST", "/api/v1/sessions/ws-ticket");
-    expect(ticketResponse.status).toBe(201);
-    const { url } = (await ticketResponse.json()) as { url: string };
+    const { edge } = await mint();
+    const stranger = await mint("01-C-E2E-0010-P-2611-A-1");
+    const ticket = await edge.raw.POST("/api/v1/sessions/ws-ticket", { body: {} });
+    expect(ticket.response.status).toBe(201);
+    const { url } = ticket.data!;
     const wsUrl = url.replace(/^wss?:\/\/[^/]+/, stack.edgeUrl.replace("http", "ws"));
     const mine = connect(wsUrl);
     await mine.opened;
     await expect(connect(wsUrl).opened).rejects.toThrow("401");
     const theirs = connect(`${stack.edgeUrl.replace("http", "ws")}/api/v1/sessions/ws`, {
-      authorization: `Bearer ${stranger}`,
+      authorization: `Bearer ${stranger.token}`,
     });
     await theirs.opened;
-    expect((await api(token, "PUT", "/api/v1/context/e2e-key", { value: 42 })).status).toBe(201);
+    expect(await edge.context.set("e2e-key", 42)).toMatchObject({ key: "e2e-key", value: 42 });
     expect((await mine.next((e) => e.type === "context.set")).data.key).toBe("e2e-key");
-    expect((await api(stranger, "PUT", "/api/v1/context/theirs", { value: 1 })).status).toBe(201);
+    expect(await stranger.edge.context.set("theirs", 1)).toMatchObject({ key: "theirs", value: 1 });
     await theirs.next((e) => e.type === "context.set");
     expect(theirs.events.map((e) => e.data.key)).toEqual(["theirs"]);
     mine.ws.close();
@@ -112,9 +104,7 @@ describe("end to end: sessions over the local stack", () => {
   });
 
   it("status reports the Durable Object binding", async () => {
-    const status = (await (await fetch(`${stack.edgeUrl}/api/v1/status`)).json()) as {
-      checks: { sessions: { ok: boolean; binding: string } };
-    };
+    const status = await createClient({ baseUrl: stack.edgeUrl }).status();
     expect(status.checks.sessions).toMatchObject({ ok: true, binding: "SESSIONS" });
   });
 });
