@@ -69,6 +69,22 @@ export async function readStreamLimited(
   return out;
 }
 
+/**
+ * Before an error answer that did not read the request: drops the unread body (up to the drain cap)
+ * so the runtime can reuse the connection, for the reason given at `DRAIN_LIMIT_BYTES`.
+ */
+export async function drainUnreadBody(request: Request, limit = DRAIN_LIMIT_BYTES): Promise<void> {
+  if (!request.body || request.bodyUsed) return;
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    reader = request.body.getReader();
+  } catch {
+    // Locked by a reader that is still going: that reader owns the body.
+    return;
+  }
+  await drain(reader, 0, limit);
+}
+
 /** Reads and drops the rest of a stream up to `limit` bytes in all; cancels it past that. */
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, seen: number, limit: number) {
   let total = seen;
