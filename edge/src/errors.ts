@@ -1,4 +1,4 @@
-import { drainUnreadBody, ProblemError, problemResponse } from "@chittyconnect/contract";
+import { ProblemError, problemResponse } from "@chittyconnect/contract";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env.ts";
@@ -14,9 +14,7 @@ const STATUS_TITLES: Record<number, string> = {
   429: "Too many requests",
 };
 
-export async function onError(err: Error, c: Context<AppEnv>): Promise<Response> {
-  // An answer given before the route read the body (429, 503, 403, …) must not leave it unread.
-  await drainUnreadBody(c.req.raw);
+export function onError(err: Error, c: Context<AppEnv>): Response {
   const requestId = c.get("requestId");
   if (err instanceof ProblemError) {
     return problemResponse(err.toProblem(requestId), err.headers);
@@ -37,8 +35,7 @@ export async function onError(err: Error, c: Context<AppEnv>): Promise<Response>
   return problemResponse(problem.toProblem(requestId));
 }
 
-export async function notFound(c: Context<AppEnv>): Promise<Response> {
-  await drainUnreadBody(c.req.raw);
+export function notFound(c: Context<AppEnv>): Response {
   const requestId = c.get("requestId");
   const problem = new ProblemError({
     status: 404,

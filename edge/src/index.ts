@@ -1,3 +1,4 @@
+import { drainUnreadBody } from "@chittyconnect/contract";
 import { anchorRoutes } from "./audit/anchors.ts";
 import { adminRoutes } from "./auth/admin.ts";
 import { bearerAuth } from "./auth/bearer.ts";
@@ -74,7 +75,13 @@ app
   .onError(onError);
 
 export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  fetch: async (request, env, ctx) => {
+    const response = await app.fetch(request, env, ctx);
+    // An error answered before the route read the body (429, 503, 405, 403, …) must not leave the
+    // incoming body unread: the runtime would reset the connection (see DRAIN_LIMIT_BYTES).
+    if (response.status >= 400) await drainUnreadBody(request);
+    return response;
+  },
   // One cron per job (wrangler.jsonc `triggers.crons`): the daily session backup and the
   // quarter-hourly document sweep.
   // Awaited rather than handed to `ctx.waitUntil`, so a caller without a context (tests) sees it finish.
