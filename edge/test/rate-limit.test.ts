@@ -168,6 +168,30 @@ describe("exact per-owner rate limits", () => {
     expect(statuses).toEqual([200, 200, 200, 429]);
   });
 
+  it("reads a refused request's chunked body to its end, so the runtime keeps the connection", async () => {
+    const { token } = await mintToken(uniqueOwner(), ["sessions:read", "sessions:write"]);
+    const overrides = { RATE_LIMIT_SESSIONS_PER_MINUTE: "1" };
+    expect((await fetchWith(overrides, "/api/v1/sessions", { headers: bearer(token) })).status).toBe(200);
+    let chunksLeft = 4;
+    let ended = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (chunksLeft-- > 0) controller.enqueue(new Uint8Array(16 * 1024));
+        else {
+          ended = true;
+          controller.close();
+        }
+      },
+    });
+    const refused = await fetchWith(overrides, "/api/v1/sessions", {
+      method: "POST",
+      headers: bearer(token, { "content-type": "application/json" }),
+      body,
+    });
+    expect(refused.status).toBe(429);
+    expect(ended).toBe(true);
+  });
+
   it("limits unauthenticated routes per client address (CF-Connecting-IP)", async () => {
     const address = uniqueAddress();
     const overrides = { RATE_LIMIT_OTHER_PER_MINUTE: "2" };

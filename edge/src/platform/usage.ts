@@ -1,3 +1,4 @@
+import { drainUnreadBody } from "@chittyconnect/contract";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env.ts";
 import { type UsageEntry, utcDay } from "../usage/ledger.ts";
@@ -22,6 +23,7 @@ export const usageLedger = createMiddleware<AppEnv>(async (c, next) => {
   const declaredIn = declaredLength(c.req.header("content-length"));
   let bytesIn = declaredIn ?? 0;
   const raw = c.req.raw;
+  let counted: Request | undefined;
   if (declaredIn === undefined && raw.body !== null) {
     // A chunked body: count what the route reads of it.
     const counter = new TransformStream<Uint8Array, Uint8Array>({
@@ -30,9 +32,13 @@ export const usageLedger = createMiddleware<AppEnv>(async (c, next) => {
         controller.enqueue(chunk);
       },
     });
-    c.req.raw = new Request(raw, { body: raw.body.pipeThrough(counter) });
+    counted = new Request(raw, { body: raw.body.pipeThrough(counter) });
+    c.req.raw = counted;
   }
   await next();
+  // The pipe holds the incoming body, so the Worker's own drain (index.ts) cannot reach it: an answer
+  // given before the route read the body (429, 503, …) drains it here, through the count.
+  if (counted && c.res.status >= 400) await drainUnreadBody(counted);
   const { owner } = c.get("auth");
   const pathname = new URL(c.req.url).pathname;
   const status = c.res.status;
