@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { redactUrlCredentials } from "../../dev/src/stack/redact.ts";
 import { freePort } from "./ports.ts";
 
 export const repoRoot = resolve(import.meta.dirname, "../..");
@@ -40,6 +41,15 @@ export function findLeaks(where: string, text: string, secrets: ReadonlyMap<stri
     for (const [name, value] of secrets) {
       if (value.length >= 8 && line.includes(value)) found.push(`${where}:${index + 1}: ${name}`);
     }
+  });
+  return found;
+}
+
+/** Lines that still carry a credential in a URL (a presigned token, a WebSocket ticket) after the runner's redaction. */
+export function findUrlCredentials(where: string, text: string): string[] {
+  const found: string[] = [];
+  text.split("\n").forEach((line, index) => {
+    if (redactUrlCredentials(line) !== line) found.push(`${where}:${index + 1}: a credential in a URL`);
   });
   return found;
 }
@@ -105,11 +115,18 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
   };
   const leaks = () => {
     const secrets = secretsOf();
-    const found = findLeaks("output", withoutBanner(output), secrets);
+    const found = [
+      ...findLeaks("output", withoutBanner(output), secrets),
+      ...findUrlCredentials("output", withoutBanner(output)),
+    ];
     const logDir = join(stateDir, "nginx", "logs");
     if (existsSync(logDir)) {
       for (const name of readdirSync(logDir)) {
-        found.push(...findLeaks(`nginx/${name}`, readFileSync(join(logDir, name), "utf8"), secrets));
+        const text = readFileSync(join(logDir, name), "utf8");
+        found.push(
+          ...findLeaks(`nginx/${name}`, text, secrets),
+          ...findUrlCredentials(`nginx/${name}`, text),
+        );
       }
     }
     return found;

@@ -5,6 +5,7 @@ import { renderNginxConfig } from "../../../nginx/render.ts";
 import { renderBanner } from "./banner.ts";
 import { firstBusyPort } from "./ports.ts";
 import { type ManagedProcess, startProcess, stopProcess, waitForChild } from "./processes.ts";
+import { redactUrlCredentials } from "./redact.ts";
 import { findRedisServer, pingRedis, redisArgs } from "./redis.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { edgeRateLimitVars, readStackSettings, type StackSettings } from "./settings.ts";
@@ -265,7 +266,7 @@ async function main(settings: StackSettings): Promise<void> {
       "0",
       "--show-interactive-dev-session=false",
     ],
-    { cwd: repoRoot, env: wranglerEnv },
+    { cwd: repoRoot, env: wranglerEnv, rewriteLine: redactUrlCredentials },
   );
   running.push(edge);
   await waitForChild(

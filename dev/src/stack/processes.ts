@@ -18,8 +18,9 @@ export function startProcess(
   name: string,
   command: string,
   args: string[],
-  options: { cwd: string; env: Record<string, string | undefined> },
+  options: { cwd: string; env: Record<string, string | undefined>; rewriteLine?: (line: string) => string },
 ): ManagedProcess {
+  const rewrite = options.rewriteLine ?? ((line: string) => line);
   const color = COLORS[name.length % COLORS.length];
   const tag = process.stdout.isTTY ? `\x1b[${color}m${name.padEnd(7)}\x1b[0m│` : `${name.padEnd(7)}│`;
   const child = spawn(command, args, {
@@ -31,7 +32,7 @@ export function startProcess(
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;
     createInterface({ input: stream }).on("line", (line) => {
-      process.stdout.write(`${tag} ${line}\n`);
+      process.stdout.write(`${tag} ${rewrite(line)}\n`);
     });
   }
   const exited = new Promise<number | null>((resolve) => {
