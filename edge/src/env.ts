@@ -19,5 +19,7 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     auth: AuthContext;
+    /** The owner a verified presigned link names: its download counts in that owner's usage. */
+    presignedOwner: string | undefined;
   };
 }

@@ -19,7 +19,7 @@ import type { RouteTable } from "./platform/method-not-allowed.ts";
 import { msgpack } from "./platform/msgpack.ts";
 import { clientRateLimit, ownerRateLimit } from "./platform/rate-limit.ts";
 import { platformStack } from "./platform/stack.ts";
-import { usageLedger } from "./platform/usage.ts";
+import { presignedUsage, usageLedger } from "./platform/usage.ts";
 import { requestId } from "./request-id.ts";
 import { sessionRoutes } from "./sessions/routes.ts";
 import { backupSessions } from "./sessions/scheduled.ts";
@@ -66,6 +66,7 @@ app
   .route("/api/v1/admin", adminRoutes)
   .route("/api/v1/admin", flagAdminRoutes)
   .route("/api/v1/sessions", sessionSocketRoutes)
+  .use("/api/v1/documents/presigned/*", presignedUsage)
   .use("/api/v1/documents/*", presignedCache)
   .route("/api/v1/documents/presigned", presignedRoutes)
   .route("/api/v1/internal", anchorRoutes)

@@ -11,6 +11,7 @@ interface Sent {
   status: number;
   bytes: number;
   text: string;
+  cache: string | null;
 }
 
 /**
@@ -30,7 +31,12 @@ async function send(
   );
   const body = new Uint8Array(await response.arrayBuffer());
   await waitOnExecutionContext(ctx);
-  return { status: response.status, bytes: body.byteLength, text: new TextDecoder().decode(body) };
+  return {
+    status: response.status,
+    bytes: body.byteLength,
+    text: new TextDecoder().decode(body),
+    cache: response.headers.get("x-cache"),
+  };
 }
 
 async function usage(token: string, query = ""): Promise<{ status: number; body: UsageReport }> {
@@ -110,6 +116,35 @@ describe("the usage ledger", () => {
     expect(body.totals.requestsByRouteClass).toEqual({ documents: 2 });
     expect(body.current.bytesStored).toBe(file.byteLength);
     expect(body.current.documents).toBe(1);
+  }, 60_000);
+
+  it("counts presigned downloads, from R2 and from the cache, for the document's owner; a forged link for no one", async () => {
+    const { token } = await mintToken(uniqueOwner(), ALL_SCOPES);
+    const file = randomBytes(2_000);
+    const uploaded = await send(
+      "/api/v1/documents/upload",
+      await formRequest({ auth: bearer(token) }, file, { mime: "application/octet-stream", name: "p.bin" }),
+    );
+    expect(uploaded.status).toBe(201);
+    const { id } = JSON.parse(uploaded.text) as { id: string };
+    const presigned = await send(
+      `/api/v1/documents/${id}/presign`,
+      jsonInit("POST", { expiresIn: 300 }, bearer(token)),
+    );
+    expect(presigned.status).toBe(201);
+    const path = new URL((JSON.parse(presigned.text) as { url: string }).url).pathname;
+    const first = await send(path);
+    const second = await send(path);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect([first.cache, second.cache]).toEqual(["miss", "hit"]);
+    expect([first.bytes, second.bytes]).toEqual([file.byteLength, file.byteLength]);
+    const forged = await send(`${path.slice(0, -4)}AAAA`);
+    expect(forged.status).toBe(403);
+
+    const { body } = await usage(token);
+    // upload, presign, two downloads; the forged link belongs to no ledger
+    expect(body.totals.requestsByRouteClass).toEqual({ documents: 4 });
+    expect(body.totals.bytesOut).toBe(uploaded.bytes + presigned.bytes + 2 * file.byteLength);
   }, 60_000);
 
   it("counts successful provisions, refused (429) requests, and the sessions active now", async () => {

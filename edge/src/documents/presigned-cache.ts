@@ -71,6 +71,7 @@ export const presignedCache = createMiddleware<AppEnv>(async (c, next) => {
   // The route answers a bad or expired token with its 403.
   if (!verdict.ok) return next();
   const { claims } = verdict;
+  c.set("presignedOwner", claims.owner);
   const key = cacheKey(c.req.url, claims.documentId);
   const hit = await caches.default.match(key);
   if (hit && hit.headers.get(VERSION_HEADER) === String(claims.version)) {

@@ -347,6 +347,7 @@ export const presignedRoutes = openApiApp().openapi(presignedDownload, async (c)
       : denied("presign_invalid", "This link is not valid.");
   }
   const { claims } = verdict;
+  c.set("presignedOwner", claims.owner);
   let doc: VisibleDocument;
   try {
     doc = await service.store.visible(claims.documentId, claims.owner, "owner");

@@ -1,12 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { EdgeBindings } from "../env.ts";
-import {
-  USAGE_RETENTION_DAYS,
-  type UsageEntry,
-  UsageLedger,
-  type UsageRow,
-  utcDay,
-} from "../usage/ledger.ts";
+import { USAGE_RETENTION_DAYS, UsageLedger, type UsageRow, utcDay } from "../usage/ledger.ts";
 import type { RouteClass } from "./route-class.ts";
 import { type Decision, SlidingWindowLimiter } from "./sliding-window.ts";
 
@@ -58,8 +52,9 @@ export class RateLimiterDO extends DurableObject<EdgeBindings> {
     return decision;
   }
 
-  async record(entry: UsageEntry): Promise<void> {
-    this.#ledger.record(entry);
+  /** Adds a batch of summed usage rows (edge/src/usage/batch.ts), all or none. */
+  async record(rows: UsageRow[]): Promise<void> {
+    this.ctx.storage.transactionSync(() => this.#ledger.add(rows));
   }
 
   async usage(from: string, to: string): Promise<UsageRow[]> {

@@ -33,8 +33,8 @@ export const USAGE_TABLE = `CREATE TABLE IF NOT EXISTS usage_daily (
   PRIMARY KEY (day, route_class)) WITHOUT ROWID`;
 
 /**
- * One owner's daily counters in its object's SQLite. Each entry is one UPSERT; the object runs one
- * call at a time, so concurrent requests can never lose an increment.
+ * One owner's daily counters in its object's SQLite. Each row is one UPSERT of increments; the object
+ * runs one call at a time, so concurrent requests can never lose an increment.
  */
 export class UsageLedger {
   readonly #sql: SqlStorage;
@@ -44,20 +44,24 @@ export class UsageLedger {
     sql.exec(USAGE_TABLE);
   }
 
-  record(entry: UsageEntry): void {
-    this.#sql.exec(
-      `INSERT INTO usage_daily (day, route_class, requests, limited, bytes_in, bytes_out, credentials_provisioned)
-       VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)
-       ON CONFLICT (day, route_class) DO UPDATE SET
-         requests = requests + 1, limited = limited + ?3, bytes_in = bytes_in + ?4,
-         bytes_out = bytes_out + ?5, credentials_provisioned = credentials_provisioned + ?6`,
-      entry.day,
-      entry.routeClass,
-      entry.limited ? 1 : 0,
-      entry.bytesIn,
-      entry.bytesOut,
-      entry.credentialProvisioned ? 1 : 0,
-    );
+  /** Adds summed rows (one per day and route class) in one transaction. */
+  add(rows: readonly UsageRow[]): void {
+    for (const row of rows) {
+      this.#sql.exec(
+        `INSERT INTO usage_daily (day, route_class, requests, limited, bytes_in, bytes_out, credentials_provisioned)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (day, route_class) DO UPDATE SET
+           requests = requests + ?3, limited = limited + ?4, bytes_in = bytes_in + ?5,
+           bytes_out = bytes_out + ?6, credentials_provisioned = credentials_provisioned + ?7`,
+        row.day,
+        row.routeClass,
+        row.requests,
+        row.limited,
+        row.bytesIn,
+        row.bytesOut,
+        row.credentialsProvisioned,
+      );
+    }
   }
 
   /** Rows of the days from `from` to `to` inclusive, oldest first. */
@@ -93,6 +97,19 @@ export class UsageLedger {
   prune(oldestKept: string): void {
     this.#sql.exec("DELETE FROM usage_daily WHERE day < ?", oldestKept);
   }
+}
+
+/** One entry as the row it adds to. */
+export function entryRow(entry: UsageEntry): UsageRow {
+  return {
+    day: entry.day,
+    routeClass: entry.routeClass,
+    requests: 1,
+    limited: entry.limited ? 1 : 0,
+    bytesIn: entry.bytesIn,
+    bytesOut: entry.bytesOut,
+    credentialsProvisioned: entry.credentialProvisioned ? 1 : 0,
+  };
 }
 
 /** The UTC day of `ms` as YYYY-MM-DD. */

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { openApiApp, problems, reply, scoped } from "../openapi-parts.ts";
 import { limiterStub, ownerKey } from "../platform/rate-limit.ts";
+import { flushUsage } from "../platform/usage.ts";
 import { usageRange, usageReport } from "./report.ts";
 import { UsageQuerySchema, UsageReportSchema } from "./schemas.ts";
 
@@ -22,6 +23,7 @@ const usageRoute = createRoute({
 export const usageRoutes = openApiApp().openapi(usageRoute, async (c) => {
   const range = usageRange(c.req.valid("query"), Date.now());
   const { owner } = c.get("auth");
+  await flushUsage(c, owner);
   const rows = await limiterStub(c.env, ownerKey(owner)).usage(range.from, range.to);
   return c.json(await usageReport(c.env, owner, range, rows), 200, { "cache-control": "no-store" });
 });
