@@ -73,7 +73,41 @@ describe("the OpenAPI document against the app's routes", () => {
       "204",
       "401",
       "404",
+      "429",
     ]);
+  });
+
+  it("lists the platform's 429 and 503 on each operation they can answer, and not on the others", async () => {
+    const doc = (await fetchDocument()) as unknown as {
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, { description: string; headers?: object }> }>
+      >;
+    };
+    const op = (path: string, method: string) => doc.paths[path]?.[method]?.responses ?? {};
+    for (const [path, method] of [
+      ["/api/v1/credentials/provision", "post"],
+      ["/api/v1/sessions", "get"],
+      ["/api/v1/documents/{id}", "get"],
+      ["/api/v1/usage", "get"],
+      ["/api/v1/documents/presigned/{token}", "get"],
+      ["/health", "get"],
+      ["/api/v1/admin/tokens", "post"],
+    ] as const) {
+      expect(op(path, method)["429"], `${method} ${path}`).toEqual({
+        $ref: "#/components/responses/RateLimited",
+      });
+    }
+    expect(op("/docs", "get")["429"]).toBeUndefined();
+    expect(op("/api/v1/credentials/provision", "post")["503"]?.description).toMatch(
+      /`credentials`.*rate_limiter_unavailable/,
+    );
+    expect(op("/api/v1/documents/{id}", "get")["503"]?.description).toContain("`r2Storage`");
+    // Presigned links and sessions are never switched off by a flag (sessions fall back to KV).
+    expect(op("/api/v1/documents/presigned/{token}", "get")["503"]?.description ?? "").not.toContain(
+      "feature_disabled",
+    );
+    expect(op("/api/v1/sessions", "get")["503"]?.description ?? "").not.toContain("feature_disabled");
   });
 
   it("every documented operation is routed: no router 404 (code not_found) and no 405", async () => {

@@ -27,6 +27,7 @@ export interface paths {
                         "application/json": Record<string, never>;
                     };
                 };
+                429: components["responses"]["RateLimited"];
             };
         };
         put?: never;
@@ -66,6 +67,7 @@ export interface paths {
                         };
                     };
                 };
+                429: components["responses"]["RateLimited"];
             };
         };
         put?: never;
@@ -140,6 +142,7 @@ export interface paths {
                         };
                     };
                 };
+                429: components["responses"]["RateLimited"];
             };
         };
         put?: never;
@@ -294,6 +297,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
             };
         };
         put?: never;
@@ -382,6 +386,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 500: {
                     headers: {
@@ -446,6 +451,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
             };
         };
         options?: never;
@@ -511,6 +517,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 500: {
                     headers: {
@@ -597,6 +604,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 500: {
                     headers: {
@@ -712,6 +720,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 500: {
                     headers: {
@@ -761,6 +770,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 500: {
                     headers: {
@@ -826,6 +836,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 500: {
                     headers: {
@@ -930,6 +941,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -1011,6 +1023,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
             };
         };
         put?: never;
@@ -1118,6 +1131,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
             };
         };
         delete?: never;
@@ -1177,6 +1191,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
             };
         };
         put?: never;
@@ -1350,6 +1365,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 502: {
                     headers: {
@@ -1359,7 +1375,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Problem (RFC 9457) */
+                /** @description Problem (RFC 9457); or Problem `feature_disabled` (with `flag`: `credentials`): Credential provisioning is switched off for this owner; or `rate_limiter_unavailable` with `Retry-After`: the rate limiter did not answer, and credential routes fail closed */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1548,6 +1564,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 502: {
                     headers: {
@@ -1557,7 +1574,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Problem (RFC 9457) */
+                /** @description Problem (RFC 9457); or Problem `feature_disabled` (with `flag`: `credentials`): Credential provisioning is switched off for this owner; or `rate_limiter_unavailable` with `Retry-After`: the rate limiter did not answer, and credential routes fail closed */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1662,6 +1679,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 502: {
                     headers: {
@@ -1671,7 +1689,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Problem (RFC 9457) */
+                /** @description Problem (RFC 9457); or Problem `feature_disabled` (with `flag`: `credentials`): Credential provisioning is switched off for this owner; or `rate_limiter_unavailable` with `Retry-After`: the rate limiter did not answer, and credential routes fail closed */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -1794,6 +1812,16 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Problem (RFC 9457) */
                 507: {
                     headers: {
@@ -1878,6 +1906,16 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -1921,6 +1959,16 @@ export interface paths {
                 };
                 /** @description Problem (RFC 9457) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2028,6 +2076,16 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         post?: never;
@@ -2118,6 +2176,16 @@ export interface paths {
                 };
                 /** @description Problem (RFC 9457) */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2250,7 +2318,8 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Problem (RFC 9457) */
+                429: components["responses"]["RateLimited"];
+                /** @description Problem (RFC 9457); or Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -2362,6 +2431,16 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -2424,6 +2503,16 @@ export interface paths {
                 };
                 /** @description Problem (RFC 9457) */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2518,6 +2607,16 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -2568,7 +2667,8 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Problem (RFC 9457) */
+                429: components["responses"]["RateLimited"];
+                /** @description Problem (RFC 9457); or Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -2700,6 +2800,16 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         trace?: never;
@@ -2800,7 +2910,8 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Problem (RFC 9457) */
+                429: components["responses"]["RateLimited"];
+                /** @description Problem (RFC 9457); or Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -2949,7 +3060,8 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Problem (RFC 9457) */
+                429: components["responses"]["RateLimited"];
+                /** @description Problem (RFC 9457); or Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -3034,6 +3146,16 @@ export interface paths {
                 };
                 /** @description Problem (RFC 9457) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3146,6 +3268,16 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -3209,6 +3341,16 @@ export interface paths {
                 };
                 /** @description Problem (RFC 9457) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3307,6 +3449,16 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -3365,6 +3517,16 @@ export interface paths {
                 };
                 /** @description Problem (RFC 9457) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3435,6 +3597,16 @@ export interface paths {
                 };
                 /** @description Problem (RFC 9457) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3535,6 +3707,16 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -3604,6 +3786,16 @@ export interface paths {
                 };
                 /** @description Problem (RFC 9457) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3689,6 +3881,16 @@ export interface paths {
                 };
                 /** @description Problem (RFC 9457) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                429: components["responses"]["RateLimited"];
+                /** @description Problem `feature_disabled` (with `flag`: `r2Storage`): Document storage is switched off for this owner */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3808,15 +4010,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Problem (RFC 9457) */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
+                429: components["responses"]["RateLimited"];
             };
         };
         put?: never;
@@ -3908,6 +4102,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -4027,6 +4222,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -4140,6 +4336,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -4299,6 +4496,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -4400,6 +4598,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -4502,6 +4701,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -4570,6 +4770,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -4699,6 +4900,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -4793,6 +4995,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -4905,6 +5108,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -4989,6 +5193,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -5080,6 +5285,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -5191,6 +5397,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -5258,6 +5465,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -5345,6 +5553,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -5456,6 +5665,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                429: components["responses"]["RateLimited"];
                 /** @description Problem (RFC 9457) */
                 503: {
                     headers: {
@@ -5497,7 +5707,27 @@ export interface components {
             [key: string]: components["schemas"]["JsonValue"];
         };
     };
-    responses: never;
+    responses: {
+        /** @description Problem `rate_limited`: the caller's limit for this route class is used up (per owner behind a token, per client address otherwise). `RateLimit-*` headers come with every answer of a limited route. */
+        RateLimited: {
+            headers: {
+                /** @description Seconds until a request can pass */
+                "Retry-After"?: number;
+                /** @description Requests allowed per window */
+                "RateLimit-Limit"?: number;
+                /** @description Requests left in the window */
+                "RateLimit-Remaining"?: number;
+                /** @description Seconds until the oldest counted request leaves the window */
+                "RateLimit-Reset"?: number;
+                /** @description `<limit>;w=60` */
+                "RateLimit-Policy"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;

@@ -16,9 +16,14 @@ const GATES: Partial<Record<RouteClass, { flag: FlagName; capability: string }>>
   documents: { flag: "r2Storage", capability: "Document storage" },
 };
 
+/** The flag that gates a path's capability, if any (the OpenAPI document lists its 503). */
+export function gateOf(pathname: string): { flag: FlagName; capability: string } | undefined {
+  return GATES[routeClass(pathname)];
+}
+
 /** For authenticated routes (after bearer auth): 503 `feature_disabled` when the owner's flag is off. */
 export const featureFlags = createMiddleware<AppEnv>(async (c, next) => {
-  const gate = GATES[routeClass(new URL(c.req.url).pathname)];
+  const gate = gateOf(new URL(c.req.url).pathname);
   if (gate && !(await FlagStore.fromEnv(c.env).isOn(gate.flag, c.get("auth").owner))) {
     throw featureDisabled(gate.flag, gate.capability);
   }
