@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { wranglerBin, wranglerDevArgs, wranglerEnv } from "../dev/src/stack/wrangler.ts";
 import { freePort } from "../test/support/ports.ts";
 import { formatTable, measure } from "./harness.ts";
 
@@ -19,7 +20,7 @@ const largeMb = Number(process.env.BENCH_LARGE_MB ?? 256);
 const docCount = Number(process.env.BENCH_DOCS ?? 10_000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const PART = 8 * MiB;
-const wrangler = join(repoRoot, "node_modules/.bin/wrangler");
+const wrangler = wranglerBin(repoRoot);
 const work = mkdtempSync(join(tmpdir(), "chitty-docbench-"));
 const children: ChildProcess[] = [];
 let stopping = false;
@@ -59,26 +60,12 @@ export default {
 `;
 
 function wranglerDev(name: string, args: string[], port: number): ChildProcess {
-  const child = spawn(
-    wrangler,
-    [
-      "dev",
-      ...args,
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      "0",
-      "--show-interactive-dev-session=false",
-    ],
-    {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, WRANGLER_SEND_METRICS: "false", CI: "true" },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    },
-  );
+  const child = spawn(wrangler, wranglerDevArgs(port, args), {
+    cwd: repoRoot,
+    env: wranglerEnv({ PATH: process.env.PATH, HOME: process.env.HOME }),
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let log = "";
   child.stdout?.on("data", (d: Buffer) => (log += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
@@ -209,7 +196,7 @@ try {
   for (const args of [["d1", "migrations", "apply", "DB", ...common]]) {
     const result = spawnSync(wrangler, args, {
       cwd: repoRoot,
-      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+      env: wranglerEnv(process.env),
       encoding: "utf8",
     });
     if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed: ${result.stderr}`);
@@ -218,7 +205,7 @@ try {
   writeFileSync(sqlFile, seedSql(docCount));
   const seeded = spawnSync(wrangler, ["d1", "execute", "DB", ...common, "--file", sqlFile], {
     cwd: repoRoot,
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+    env: wranglerEnv(process.env),
     encoding: "utf8",
   });
   if (seeded.status !== 0) throw new Error(`seeding failed: ${seeded.stderr.slice(-1000)}`);

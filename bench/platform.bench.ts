@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { wranglerBin, wranglerDevArgs, wranglerEnv } from "../dev/src/stack/wrangler.ts";
 import { freePort } from "../test/support/ports.ts";
 import { formatTable, type Measurement, measure } from "./harness.ts";
 
@@ -19,15 +20,10 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ROUNDS = 2;
 const GOAL = 0.85;
-const wrangler = join(repoRoot, "node_modules/.bin/wrangler");
+const wrangler = wranglerBin(repoRoot);
 const work = mkdtempSync(join(tmpdir(), "chitty-platformbench-"));
 const ADMIN = `adm_bench_${randomBytes(16).toString("hex")}`;
-const quiet = {
-  ...process.env,
-  CI: "true",
-  WRANGLER_SEND_METRICS: "false",
-  CLOUDFLARE_CF_FETCH_ENABLED: "false",
-};
+const quiet = wranglerEnv(process.env);
 let edge: ChildProcess | undefined;
 
 async function until(url: string, deadline = Date.now() + 180_000): Promise<void> {
@@ -59,8 +55,7 @@ try {
   let log = "";
   edge = spawn(
     wrangler,
-    [
-      "dev",
+    wranglerDevArgs(port, [
       ...config,
       "--persist-to",
       state,
@@ -72,14 +67,7 @@ try {
       // is raised, so the bench counts answers and not 429s.
       "--var",
       "RATE_LIMIT_SESSIONS_PER_MINUTE:100000",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--inspector-port",
-      "0",
-      "--show-interactive-dev-session=false",
-    ],
+    ]),
     { cwd: repoRoot, env: quiet, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   // Kept (not printed) so a failure can show why; every request log line lands here too.

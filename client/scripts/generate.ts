@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import openapiTS, { astToString } from "openapi-typescript";
+import { wranglerBin, wranglerDevArgs, wranglerEnv } from "../../dev/src/stack/wrangler.ts";
 import { freePort } from "../../test/support/ports.ts";
 import { normalizeDocument } from "../src/openapi-document.ts";
 
@@ -31,34 +32,20 @@ async function startEdge(): Promise<{ url: string; stop: () => Promise<void> }> 
     { mode: 0o600 },
   );
   const child: ChildProcess = spawn(
-    join(repoRoot, "node_modules/.bin/wrangler"),
-    [
-      "dev",
+    wranglerBin(repoRoot),
+    wranglerDevArgs(port, [
       "--config",
       "edge/wrangler.jsonc",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
       "--persist-to",
       join(state, "wrangler"),
       "--env-file",
       envFile,
       "--var",
       "ORIGIN_URL:http://127.0.0.1:9",
-      "--inspector-port",
-      "0",
-      "--show-interactive-dev-session=false",
-    ],
+    ]),
     {
       cwd: repoRoot,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        WRANGLER_SEND_METRICS: "false",
-        CLOUDFLARE_CF_FETCH_ENABLED: "false",
-        CI: "true",
-      },
+      env: wranglerEnv({ PATH: process.env.PATH, HOME: process.env.HOME }),
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     },

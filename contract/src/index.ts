@@ -1,4 +1,5 @@
 export * from "./body.ts";
+export * from "./config-list.ts";
 export * from "./credentials.ts";
 export * from "./encoding.ts";
 export * from "./headers.ts";

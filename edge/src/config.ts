@@ -1,4 +1,4 @@
-import { ProblemError } from "@chittyconnect/contract";
+import { commaList, ProblemError } from "@chittyconnect/contract";
 import { z } from "zod";
 import { FeatureFlagsVarSchema, type FlagDefaults, flagDefaults } from "./flags/definitions.ts";
 
@@ -69,10 +69,7 @@ const corsOrigins = z
   .string()
   .optional()
   .transform((text, ctx) => {
-    const entries = (text ?? "")
-      .split(",")
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== "");
+    const entries = commaList(text);
     for (const entry of entries) {
       if (entry !== "*" && !isOrigin(entry)) {
         ctx.addIssue({
@@ -166,10 +163,7 @@ const EdgeVarsObject = z.object({
     .string()
     .optional()
     .transform((text, ctx) => {
-      const owners = (text ?? "")
-        .split(",")
-        .map((owner) => owner.trim())
-        .filter((owner) => owner !== "");
+      const owners = commaList(text);
       if (owners.length > OWNER_LIST_MAX) {
         ctx.addIssue({
           code: "custom",

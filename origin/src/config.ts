@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
-import { OwnerIdSchema } from "@chittyconnect/contract";
+import { commaList, OwnerIdSchema } from "@chittyconnect/contract";
 import { z } from "zod";
 
 /**
@@ -95,10 +95,7 @@ export const OriginEnvSchema = z
       .string()
       .optional()
       .transform((text, ctx) => {
-        const entries = (text ?? "")
-          .split(",")
-          .map((entry) => entry.trim())
-          .filter((entry) => entry !== "");
+        const entries = commaList(text);
         const bad = entries.filter((entry) => parsePeer(entry) === undefined);
         if (bad.length > 0) {
           ctx.addIssue({

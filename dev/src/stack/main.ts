@@ -9,6 +9,7 @@ import { redactUrlCredentials } from "./redact.ts";
 import { findRedisServer, pingRedis, redisArgs } from "./redis.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { edgeRateLimitVars, readStackSettings, type StackSettings } from "./settings.ts";
+import { wranglerBin, wranglerDevArgs, wranglerEnv } from "./wrangler.ts";
 
 /**
  * `npm start`: the dev Connect server, the origin, nginx (when installed) and the edge under
@@ -212,15 +213,8 @@ async function main(settings: StackSettings): Promise<void> {
       `DOCUMENT_URL_SIGNING_KEY=${secrets.documentUrlSigningKey}\n`,
     { mode: 0o600 },
   );
-  const wrangler = join(repoRoot, "node_modules/.bin/wrangler");
-  // No metrics, and no fetch of workers.cloudflare.com/cf.json (offline it prints getaddrinfo ENOTFOUND):
-  // workerd then uses its built-in `request.cf` placeholder, which the edge does not read.
-  const wranglerEnv = {
-    ...baseEnv,
-    WRANGLER_SEND_METRICS: "false",
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    CI: "true",
-  };
+  const wrangler = wranglerBin(repoRoot);
+  const env = wranglerEnv(baseEnv);
   const migrate = startProcess(
     "migrate",
     wrangler,
@@ -235,7 +229,7 @@ async function main(settings: StackSettings): Promise<void> {
       "--config",
       "edge/wrangler.jsonc",
     ],
-    { cwd: repoRoot, env: wranglerEnv },
+    { cwd: repoRoot, env },
   );
   running.push(migrate);
   const migrateCode = await migrate.exited;
@@ -245,14 +239,9 @@ async function main(settings: StackSettings): Promise<void> {
   const edge = startProcess(
     "edge",
     wrangler,
-    [
-      "dev",
+    wranglerDevArgs(settings.EDGE_PORT, [
       "--config",
       "edge/wrangler.jsonc",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(settings.EDGE_PORT),
       "--persist-to",
       wranglerState,
       "--env-file",
@@ -262,11 +251,8 @@ async function main(settings: StackSettings): Promise<void> {
       "--var",
       `INSTANCE_ID:${instanceId}`,
       ...edgeRateLimitVars(settings),
-      "--inspector-port",
-      "0",
-      "--show-interactive-dev-session=false",
-    ],
-    { cwd: repoRoot, env: wranglerEnv, rewriteLine: redactUrlCredentials },
+    ]),
+    { cwd: repoRoot, env, rewriteLine: redactUrlCredentials },
   );
   running.push(edge);
   await waitForChild(
