@@ -51,12 +51,22 @@ function runStart(ports: Record<PortVariable, number>): { child: ChildProcess; o
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
-  cleanups.push(() => {
-    try {
-      if (child.pid) process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // The group has already gone.
-    }
+  // The runner starts its children in process groups of their own (so Ctrl-C reaches it alone), so
+  // killing its group would orphan them (an nginx was once found still running an hour later after a
+  // failed assertion): it gets Ctrl-C first and time to stop them, and SIGKILL only after that.
+  cleanups.push(async () => {
+    const signal = (name: NodeJS.Signals) => {
+      try {
+        if (child.pid) process.kill(-child.pid, name);
+      } catch {
+        // The group has already gone.
+      }
+    };
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    signal("SIGINT");
+    const closed = once(child, "close").then(() => true);
+    const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20_000).unref());
+    if (!(await Promise.race([closed, timedOut]))) signal("SIGKILL");
   });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => {

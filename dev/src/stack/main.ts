@@ -45,8 +45,11 @@ function stopAll(exitCode: number, reason?: string): Promise<never> {
   stopping ??= (async () => {
     if (reason) log(reason);
     const started = running.length;
-    // Reverse order: the edge goes first so nothing calls a stopped origin.
-    for (const managed of [...running].reverse()) await stopProcess(managed);
+    // Reverse order: the edge goes first so nothing calls a stopped origin. Start-up goes on while
+    // this runs (a health check can succeed just after Ctrl-C and the next child start), so the list
+    // is read again after each stop: a child started meanwhile is stopped too, never orphaned in its
+    // own process group.
+    for (let managed = running.pop(); managed; managed = running.pop()) await stopProcess(managed);
     if (started > 0) log(up ? "stopped" : "stopped everything it had started; nothing is left running");
     process.exit(exitCode);
   })();
@@ -233,7 +236,8 @@ async function main(settings: StackSettings): Promise<void> {
   );
   running.push(migrate);
   const migrateCode = await migrate.exited;
-  running.splice(running.indexOf(migrate), 1);
+  // Unless a shutdown has taken it off the list already.
+  if (running.includes(migrate)) running.splice(running.indexOf(migrate), 1);
   if (migrateCode !== 0) throw new Error("applying the edge's D1 migrations failed (see above)");
 
   const edge = startProcess(
