@@ -8,7 +8,7 @@ const R2_MIN_PART = 5 * MiB;
 const positiveInt = (fallback: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().positive().max(max).default(fallback);
 
-const DocumentConfigSchema = z.object({
+export const DocumentConfigSchema = z.object({
   DOCUMENT_MAX_UPLOAD_BYTES: positiveInt(100 * MiB),
   DOCUMENT_PART_SIZE_BYTES: positiveInt(8 * MiB, 5 * 1024 * MiB).refine((n) => n >= R2_MIN_PART, {
     message: "must be at least 5 MiB (R2's minimum part size)",

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { EdgeBindings } from "../env.ts";
 
-const SessionsConfigSchema = z.object({
+export const SessionsConfigSchema = z.object({
   SESSION_TIMEOUT: z.coerce
     .number()
     .int()
