@@ -2,11 +2,25 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { StackEnvSchema } from "../../dev/src/stack/settings.ts";
-import { EdgeConfigSchema } from "../../edge/src/config.ts";
-import { DocumentConfigSchema } from "../../edge/src/documents/config.ts";
-import { SessionsConfigSchema } from "../../edge/src/sessions/config.ts";
 import { OriginEnvSchema } from "../../origin/src/config.ts";
 import { repoRoot } from "../support/stack.ts";
+
+/**
+ * The edge's schema keys. Its modules are typed against the Workers runtime, which this (Node)
+ * project's typecheck does not load, so they are imported by a computed path that tsc does not follow.
+ */
+async function edgeVariables(): Promise<string[]> {
+  const load = (path: string) =>
+    import(join(repoRoot, "edge/src", path)) as Promise<Record<string, { shape: object }>>;
+  const [edge, documents, sessions] = await Promise.all([
+    load("config.ts"),
+    load("documents/config.ts"),
+    load("sessions/config.ts"),
+  ]);
+  return [edge.EdgeConfigSchema, documents.DocumentConfigSchema, sessions.SessionsConfigSchema].flatMap(
+    (schema) => Object.keys(schema?.shape ?? {}),
+  );
+}
 
 /** The README's "Configuration reference", as `### ` sections and the variables their tables name. */
 function referenceSections(): Map<string, string[]> {
@@ -41,14 +55,12 @@ describe("the README's configuration reference", () => {
     expect(repeatedAcross).toEqual(["EDGE_SIGNING_KEY"]);
   });
 
-  it("names every variable the origin, the edge and the local stack validate", () => {
-    const read = [
-      ...Object.keys(OriginEnvSchema.shape),
-      ...Object.keys(EdgeConfigSchema.shape),
-      ...Object.keys(DocumentConfigSchema.shape),
-      ...Object.keys(SessionsConfigSchema.shape),
-      ...Object.keys(StackEnvSchema.shape),
-    ];
+  it("names every variable the origin, the edge and the local stack validate", async () => {
+    const fromEdge = await edgeVariables();
+    expect(fromEdge).toEqual(
+      expect.arrayContaining(["ADMIN_TOKEN", "DOCUMENT_PRESIGN_MAX_SECONDS", "SESSION_TIMEOUT"]),
+    );
+    const read = [...Object.keys(OriginEnvSchema.shape), ...fromEdge, ...Object.keys(StackEnvSchema.shape)];
     expect(read.length).toBeGreaterThan(60);
     expect([...new Set(read)].filter((name) => !all.includes(name))).toEqual([]);
   });
