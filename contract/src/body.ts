@@ -35,6 +35,11 @@ export function isJsonMediaType(header: string | null | undefined): boolean {
  * the rest (up to this cap, never kept) lets the client read its 413 and go on; a body larger
  * than the cap is cut off, as a flood should be.
  */
+/** A Content-Length worth believing (1 to 15 digits, nothing else); undefined when absent or odd. */
+export function contentLength(value: string | null | undefined): number | undefined {
+  return value != null && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+}
+
 export const DRAIN_LIMIT_BYTES = 8 * 1024 * 1024;
 
 /**

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readStreamLimited } from "../src/body.ts";
+import { contentLength, readStreamLimited } from "../src/body.ts";
 
 /** A stream of `chunks` that records how far it was read and whether it was cancelled. */
 function tracked(chunks: Uint8Array[]) {
@@ -55,5 +55,25 @@ describe("readStreamLimited over the limit", () => {
       },
     });
     await expect(readStreamLimited(stream, 10)).rejects.toMatchObject({ status: 413 });
+  });
+});
+
+describe("contentLength", () => {
+  it("believes 1 to 15 digits and nothing else", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (n) => {
+        expect(contentLength(String(n))).toBe(String(n).length <= 15 ? n : undefined);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const parsed = contentLength(text);
+        if (parsed !== undefined) expect(String(parsed).padStart(text.length, "0")).toBe(text);
+        else expect(/^\d{1,15}$/.test(text)).toBe(false);
+      }),
+    );
+    for (const odd of [null, undefined, "", " 1", "1 ", "-1", "1e3", "0x10", "1.0"]) {
+      expect(contentLength(odd)).toBeUndefined();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { ProblemError, payloadTooLarge } from "@chittyconnect/contract";
+import { contentLength, ProblemError, payloadTooLarge } from "@chittyconnect/contract";
 import type { EdgeBindings } from "../env.ts";
 import { type DocumentConfig, documentConfig } from "./config.ts";
 import { contentDisposition, etagFor, etagListMatches, parseRange } from "./http-range.ts";
@@ -29,9 +29,8 @@ function log(fields: Record<string, unknown>): void {
 
 /** A declared Content-Length, required because quotas are checked before any byte is stored. */
 export function declaredLength(request: Request, max: number): number {
-  const header = request.headers.get("content-length");
-  if (header === null || !/^\d{1,15}$/.test(header)) throw lengthRequired();
-  const length = Number(header);
+  const length = contentLength(request.headers.get("content-length"));
+  if (length === undefined) throw lengthRequired();
   if (length > max) throw payloadTooLarge(max);
   return length;
 }

@@ -1,3 +1,4 @@
+import { contentLength } from "@chittyconnect/contract";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
@@ -30,10 +31,6 @@ function routePattern(c: Context<AppEnv>): string | null {
   return routes.slice(at).find((route) => route.method !== "ALL")?.path ?? null;
 }
 
-function byteCount(value: string | null | undefined): number | undefined {
-  return value != null && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
-}
-
 /**
  * One JSON line per request, fields chosen one by one: no header value, query, URL or body ever,
  * so no token can reach the log. Owner ids are identifiers, not secrets.
@@ -50,8 +47,8 @@ export const requestLog = createMiddleware<AppEnv>(async (c, next) => {
     method: c.req.method,
     status: c.res.status,
     latencyMs: Math.round((performance.now() - started) * 100) / 100,
-    bytesIn: byteCount(c.req.header("content-length")),
-    bytesOut: byteCount(c.res.headers.get("content-length")),
+    bytesIn: contentLength(c.req.header("content-length")),
+    bytesOut: contentLength(c.res.headers.get("content-length")),
   };
   console.log(JSON.stringify({ level: "info", msg: "request", ...record }));
   const analytics = c.env.ANALYTICS;

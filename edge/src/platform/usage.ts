@@ -1,4 +1,4 @@
-import { drainUnreadBody } from "@chittyconnect/contract";
+import { contentLength, drainUnreadBody } from "@chittyconnect/contract";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, EdgeBindings } from "../env.ts";
@@ -8,11 +8,6 @@ import { limiterStub, ownerKey } from "./rate-limit.ts";
 import { routeClass } from "./route-class.ts";
 
 const PROVISION_PATH = "/api/v1/credentials/provision";
-
-/** A Content-Length worth believing; anything else counts as unknown. */
-function declaredLength(value: string | null | undefined): number | undefined {
-  return value !== null && value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
-}
 
 const batcher = new UsageBatcher();
 
@@ -48,7 +43,7 @@ export function flushUsage(c: Context<AppEnv>, owner: string): Promise<void> {
 function ledger(ownerOf: (c: Context<AppEnv>) => string | undefined) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const arrived = Date.now();
-    const declaredIn = declaredLength(c.req.header("content-length"));
+    const declaredIn = contentLength(c.req.header("content-length"));
     let bytesIn = declaredIn ?? 0;
     const raw = c.req.raw;
     let counted: Request | undefined;
@@ -85,7 +80,7 @@ function ledger(ownerOf: (c: Context<AppEnv>) => string | undefined) {
       if (written) c.executionCtx.waitUntil(written);
     };
     const body = c.res.body;
-    const length = declaredLength(c.res.headers.get("content-length"));
+    const length = contentLength(c.res.headers.get("content-length"));
     if (body === null || length !== undefined) {
       record(body === null ? 0 : (length as number));
       return;
