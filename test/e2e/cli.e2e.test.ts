@@ -286,25 +286,12 @@ describe("end to end: the chittyconnect CLI against npm start's stack", () => {
     expect(badToken.code).toBe(3);
     expect(badToken.stderr).toMatch(errorLine("unauthorized"));
 
-    const denied = await cli([
-      "provision",
-      "emergency/break-glass/password",
-      "--service",
-      "chittyid",
-      "--purpose",
-      "e2e",
-    ]);
+    const provisionOf = (path: string) => ["provision", path, "--service", "chittyid", "--purpose", "e2e"];
+    const denied = await cli(provisionOf("emergency/break-glass/password"));
     expect(denied.code).toBe(3);
     expect(denied.stderr).toMatch(errorLine("policy_denied"));
 
-    const missing = await cli([
-      "provision",
-      "services/chittyid/no_such_field",
-      "--service",
-      "chittyid",
-      "--purpose",
-      "e2e",
-    ]);
+    const missing = await cli(provisionOf("services/chittyid/no_such_field"));
     expect(missing.code).toBe(4);
     expect(missing.stderr).toMatch(errorLine("credential_not_found"));
 
